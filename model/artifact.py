@@ -1,0 +1,173 @@
+"""The model artifact: `manifest.json` + `model.npz` (arrays only), written and read here.
+
+Writing is deterministic (sorted JSON, zip entries with a fixed date) so that the same data and
+seed give the same bytes; reading checks the format version, the checksum and every array shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from model.errors import ArtifactMissingError, ChecksumError, FormatVersionError, ShapeError
+from model.schema import FEATURE_NAMES, N_FEATURES
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+ARRAYS = "model.npz"
+KINDS = ("rbf", "linear")
+
+# name -> shape, with "d" the number of features and other letters sizes fixed by the artifact.
+COMMON_ARRAYS: dict[str, tuple[str, ...]] = {
+    "scaler_mean": ("d",),
+    "scaler_scale": ("d",),
+    "intercept": (),
+    "calibration": ("2",),  # log-odds = calibration[0] * margin + calibration[1]
+    "background": ("B", "d"),
+    "background_weights": ("B",),
+    "ood_median": ("d",),
+    "ood_center": ("d",),
+    "ood_scale": ("d",),
+    "ood_precision": ("d", "d"),
+    "ood_threshold": (),
+}
+KIND_ARRAYS: dict[str, dict[str, tuple[str, ...]]] = {
+    "rbf": {"support_vectors": ("I", "d"), "dual_coef": ("I",), "gamma": ()},
+    "linear": {"coef": ("d",)},
+}
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A loaded, verified artifact."""
+
+    path: Path
+    manifest: dict[str, Any]
+    arrays: dict[str, FloatArray]
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["model_version"])
+
+    @property
+    def kind(self) -> str:
+        return str(self.manifest["model"]["kind"])
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """An .npz archive with sorted entries and a fixed timestamp, so its bytes are reproducible."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            array = io.BytesIO()
+            np.lib.format.write_array(array, np.asarray(arrays[name], order="C"), allow_pickle=False)
+            archive.writestr(info, array.getvalue())
+    return buffer.getvalue()
+
+
+def json_bytes(document: Mapping[str, Any]) -> bytes:
+    return (json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
+
+
+def model_version(npz: bytes, manifest: Mapping[str, Any]) -> str:
+    """Content hash of the arrays and the manifest (without its own version field)."""
+    body = {k: v for k, v in manifest.items() if k != "model_version"}
+    return sha256_bytes(npz + json_bytes(body))[:12]
+
+
+def write(directory: Path, manifest: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> str:
+    """Write `model.npz` and `manifest.json` into `directory`; return the model version."""
+    npz = npz_bytes(arrays)
+    manifest = {**manifest, "format_version": FORMAT_VERSION}
+    manifest["files"] = {ARRAYS: sha256_bytes(npz)}
+    manifest["model_version"] = model_version(npz, manifest)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / ARRAYS).write_bytes(npz)
+    (directory / MANIFEST).write_bytes(json_bytes(manifest))
+    return str(manifest["model_version"])
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as err:
+        raise ArtifactMissingError(
+            f"model artifact incomplete: {path} does not exist; run `python -m training` "
+            f"or point MODEL_DIR at a directory holding {MANIFEST} and {ARRAYS}"
+        ) from err
+
+
+def _check_shapes(kind: str, arrays: Mapping[str, np.ndarray]) -> None:
+    expected = {**COMMON_ARRAYS, **KIND_ARRAYS[kind]}
+    sizes: dict[str, int] = {"d": N_FEATURES, "2": 2}
+    for name, dims in expected.items():
+        if name not in arrays:
+            raise ShapeError(f"{ARRAYS} lacks the array '{name}' that a '{kind}' model needs")
+        shape = arrays[name].shape
+        if len(shape) != len(dims):
+            raise ShapeError(f"array '{name}' has shape {shape}, expected {len(dims)} dimensions {dims}")
+        for dim, size in zip(dims, shape, strict=True):
+            if sizes.setdefault(dim, size) != size:
+                raise ShapeError(
+                    f"array '{name}' has shape {shape}; expected {dim}={sizes[dim]} "
+                    f"(d is the number of features, {N_FEATURES})"
+                )
+        if not np.all(np.isfinite(arrays[name])):
+            raise ShapeError(f"array '{name}' holds non-finite values")
+
+
+def load(directory: str | Path) -> Artifact:
+    """Read and verify an artifact; every failure raises a distinct ArtifactError."""
+    path = Path(directory)
+    try:
+        manifest = json.loads(_read(path / MANIFEST))
+    except json.JSONDecodeError as err:
+        raise FormatVersionError(f"{path / MANIFEST} is not valid JSON: {err}") from err
+    found = manifest.get("format_version") if isinstance(manifest, dict) else None
+    if found != FORMAT_VERSION:
+        raise FormatVersionError(
+            f"artifact format version {found!r} in {path / MANIFEST}, expected {FORMAT_VERSION}; "
+            "retrain with this version of the code"
+        )
+    npz = _read(path / ARRAYS)
+    expected_sha = manifest.get("files", {}).get(ARRAYS)
+    actual_sha = sha256_bytes(npz)
+    if actual_sha != expected_sha:
+        raise ChecksumError(
+            f"{path / ARRAYS} has sha256 {actual_sha}, the manifest expects {expected_sha}; "
+            "the file was changed or damaged: restore it or retrain"
+        )
+    if manifest.get("model_version") != model_version(npz, manifest):
+        raise ChecksumError(
+            f"{path / MANIFEST} was edited after training: its content no longer matches "
+            f"model version {manifest.get('model_version')!r}"
+        )
+    names = [f["name"] for f in manifest.get("features", [])]
+    if names != list(FEATURE_NAMES):
+        raise ShapeError(
+            f"the artifact's feature list ({len(names)} names) differs from this code's "
+            f"{N_FEATURES} features in name or order"
+        )
+    kind = manifest.get("model", {}).get("kind")
+    if kind not in KINDS:
+        raise FormatVersionError(f"model kind {kind!r} is not one of {KINDS}")
+    with np.load(io.BytesIO(npz), allow_pickle=False) as archive:
+        arrays = {name: np.asarray(archive[name], dtype=np.float64) for name in archive.files}
+    _check_shapes(kind, arrays)
+    return Artifact(path=path, manifest=manifest, arrays=arrays)

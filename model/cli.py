@@ -1,0 +1,116 @@
+"""`python -m model predict FILE.csv --model DIR`: score a CSV with an artifact, numpy only."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from model.csvio import CsvError, read_csv
+from model.errors import ArtifactError
+from model.predictor import Predictor, UnknownOptionError
+from model.schema import DISCLAIMER
+
+log = logging.getLogger("model")
+COLUMNS = (
+    "line",
+    "id",
+    "label",
+    "probability_malignant",
+    "confidence",
+    "operating_point",
+    "threshold",
+    "prediction_set",
+    "indeterminate",
+    "out_of_distribution",
+    "warnings",
+    "error",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m model", description=f"Score WDBC rows. {DISCLAIMER}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    predict = sub.add_parser(
+        "predict",
+        help="score a CSV file",
+        description="Score every row of a CSV (canonical, Kaggle/UCI or scikit-learn column names; an id "
+        "and a label column are allowed and ignored). Bad rows are reported by line and do not stop the rest.",
+    )
+    predict.add_argument("file", type=Path, help="CSV file to score")
+    predict.add_argument("--model", type=Path, default=Path("artifacts/model"), help="artifact directory")
+    predict.add_argument("--format", choices=("csv", "json"), default="csv", help="output format")
+    predict.add_argument("--output", type=Path, default=None, help="output file (default: standard output)")
+    predict.add_argument("--operating-point", default="balanced", help="balanced or screening")
+    predict.add_argument("--alpha", type=float, default=0.05, help="conformal miscoverage level")
+    predict.add_argument("--explain", action="store_true", help="add each row's feature contributions (JSON)")
+    return parser
+
+
+def score(args: argparse.Namespace) -> tuple[list[dict[str, Any]], int, str]:
+    predictor = Predictor.load(args.model)
+    table = read_csv(args.file)
+    rows: list[dict[str, Any]] = [{"line": line, "id": None, "error": message} for line, message in table.row_errors]
+    if len(table.x):
+        predictions = predictor.predict(
+            table.x, operating_point=args.operating_point, alpha=args.alpha, explain=args.explain
+        )
+        for line, row_id, p in zip(table.lines, table.ids, predictions, strict=True):
+            record: dict[str, Any] = {
+                "line": line,
+                "id": row_id,
+                "label": p.label,
+                "probability_malignant": p.probability_malignant,
+                "confidence": p.confidence,
+                "operating_point": p.operating_point,
+                "threshold": p.threshold,
+                "prediction_set": p.prediction_set,
+                "indeterminate": p.indeterminate,
+                "out_of_distribution": p.out_of_distribution,
+                "warnings": p.warnings,
+                "error": None,
+            }
+            if p.explanation is not None:
+                record["explanation"] = {
+                    "base_value": p.explanation.base_value,
+                    "contributions": p.explanation.contributions,
+                }
+            rows.append(record)
+    rows.sort(key=lambda r: int(r["line"]))
+    return rows, len(table.row_errors), predictor.version
+
+
+def render(rows: list[dict[str, Any]], fmt: str, version: str) -> str:
+    if fmt == "json":
+        return json.dumps({"model_version": version, "disclaimer": DISCLAIMER, "predictions": rows}, indent=2) + "\n"
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "|".join(v) if isinstance(v, list) else ("" if v is None else v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Exit 0 when every row was scored, 1 when some rows were bad, 2 when nothing could be done."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        rows, bad, version = score(args)
+    except (ArtifactError, CsvError, UnknownOptionError) as err:
+        log.error("%s", err)
+        return 2
+    text = render(rows, args.format, version)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text)
+    for row in rows:
+        if row["error"]:
+            log.warning("%s: %s", args.file, row["error"])
+    return 1 if bad else 0

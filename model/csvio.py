@@ -1,0 +1,168 @@
+"""Reading WDBC-style CSV files in any accepted naming style (canonical, Kaggle/UCI, scikit-learn)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from model.errors import ModelError
+from model.rules import value_violations
+from model.schema import FEATURE_NAMES, N_FEATURES, canonical_name
+
+ID_COLUMNS = ("id", "sample_id")
+LABEL_COLUMNS = ("diagnosis", "label", "target", "class")
+LABEL_VALUES = {"m": 1, "malignant": 1, "b": 0, "benign": 0}
+MAX_SHOWN = 10
+
+
+class CsvError(ModelError):
+    """A CSV file that cannot be read as WDBC data; the message names the row and column."""
+
+
+@dataclass
+class CsvTable:
+    """Rows that passed every rule, and a message for each row that did not."""
+
+    x: NDArray[np.float64]
+    y: NDArray[np.int64] | None
+    ids: list[str]
+    lines: list[int]  # line number in the file of each good row
+    row_errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _header_map(header: list[str], path: str) -> tuple[dict[int, str], int | None, int | None, list[int]]:
+    features: dict[int, str] = {}
+    id_col = label_col = None
+    blank: list[int] = []
+    unknown: list[str] = []
+    for i, raw in enumerate(header):
+        name = raw.strip()
+        low = name.lower()
+        canonical = canonical_name(name)
+        if canonical is not None:
+            if canonical in features.values():
+                raise CsvError(f"{path}: line 1: column {name!r} repeats feature {canonical!r}")
+            features[i] = canonical
+        elif low in ID_COLUMNS and id_col is None:
+            id_col = i
+        elif low in LABEL_COLUMNS and label_col is None:
+            label_col = i
+        elif name == "" or low.startswith("unnamed:"):
+            blank.append(i)  # the Kaggle file ends each line with a comma
+        else:
+            unknown.append(name)
+    missing = [n for n in FEATURE_NAMES if n not in features.values()]
+    if unknown or missing:
+        parts = []
+        if missing:
+            got = N_FEATURES - len(missing)
+            parts.append(f"expected {N_FEATURES} feature columns, got {got}; missing: {missing[:MAX_SHOWN]}")
+        if unknown:
+            parts.append(f"unknown columns: {unknown[:MAX_SHOWN]}")
+        raise CsvError(
+            f"{path}: line 1: " + "; ".join(parts) + ". Use canonical names (radius_mean), the "
+            "Kaggle/UCI names (concave points_mean) or scikit-learn's (mean radius), plus optional "
+            f"{ID_COLUMNS[0]!r} and {LABEL_COLUMNS[0]!r} columns"
+        )
+    return features, id_col, label_col, blank
+
+
+def _label(cell: str, line: int, column: str) -> int:
+    value = LABEL_VALUES.get(cell.strip().lower())
+    if value is None:
+        hint = " (bare integers are ambiguous: scikit-learn codes malignant as 0)" if cell.strip().isdigit() else ""
+        raise ValueError(
+            f"line {line}, column {column!r}: unknown label {cell!r}; expected M/B or malignant/benign{hint}"
+        )
+    return value
+
+
+def parse_csv(text: str, path: str = "<input>", require_labels: bool = False) -> CsvTable:
+    """Parse CSV text. Structural problems raise CsvError; bad rows are listed in row_errors."""
+    if not text.strip():
+        raise CsvError(f"{path}: the file is empty; expected a header line and data rows")
+    if "\x00" in text:
+        raise CsvError(f"{path}: the file holds binary data, not CSV text")
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as err:
+        raise CsvError(f"{path}: not a valid CSV file: {err}") from err
+    header = rows[0]
+    if len(header) < N_FEATURES:
+        raise CsvError(
+            f"{path}: line 1 has {len(header)} comma-separated column(s), expected at least "
+            f"{N_FEATURES} feature columns; is this a CSV file with a header line?"
+        )
+    features, id_col, label_col, blank = _header_map(header, path)
+    if require_labels and label_col is None:
+        raise CsvError(f"{path}: line 1: no label column; add {LABEL_COLUMNS[0]!r} with M/B or malignant/benign")
+    xs: list[list[float]] = []
+    ys: list[int] = []
+    ids: list[str] = []
+    lines: list[int] = []
+    errors: list[tuple[int, str]] = []
+    seen_ids: dict[str, int] = {}
+    for line, cells in enumerate(rows[1:], start=2):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        try:
+            if len(cells) != len(header):
+                raise ValueError(f"line {line}: {len(cells)} cells, the header has {len(header)} columns")
+            for i in blank:
+                if cells[i].strip():
+                    raise ValueError(f"line {line}, column {i + 1}: a value under an unnamed column: {cells[i]!r}")
+            row = [0.0] * N_FEATURES
+            for i, name in features.items():
+                cell = cells[i].strip()
+                try:
+                    value = float(cell)
+                except ValueError:
+                    what = "empty cell" if not cell else f"non-numeric value {cell!r}"
+                    raise ValueError(f"line {line}, column {header[i]!r}: {what}; expected a number") from None
+                if not math.isfinite(value):
+                    raise ValueError(f"line {line}, column {header[i]!r}: {cell!r} is not a finite number")
+                row[FEATURE_NAMES.index(name)] = value
+            problems = value_violations(row)
+            if problems:
+                raise ValueError(f"line {line}: " + "; ".join(p.message for p in problems))
+            label = _label(cells[label_col], line, header[label_col]) if label_col is not None else None
+            row_id = cells[id_col].strip() if id_col is not None else str(line - 1)
+            if id_col is not None:
+                if row_id in seen_ids:
+                    raise ValueError(
+                        f"line {line}, column {header[id_col]!r}: id {row_id!r} repeats line {seen_ids[row_id]}"
+                    )
+                seen_ids[row_id] = line
+        except ValueError as err:
+            errors.append((line, str(err)))
+            continue
+        xs.append(row)
+        if label is not None:
+            ys.append(label)
+        ids.append(row_id)
+        lines.append(line)
+    if not xs and not errors:
+        raise CsvError(f"{path}: a header but no data rows")
+    return CsvTable(
+        x=np.array(xs, dtype=np.float64).reshape(-1, N_FEATURES),
+        y=np.array(ys, dtype=np.int64) if label_col is not None else None,
+        ids=ids,
+        lines=lines,
+        row_errors=errors,
+    )
+
+
+def read_csv(path: str | Path, require_labels: bool = False) -> CsvTable:
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError as err:
+        raise CsvError(f"{path}: no such file") from err
+    except UnicodeDecodeError as err:
+        raise CsvError(f"{path}: not a UTF-8 text file, so not CSV ({err.reason} at byte {err.start})") from err
+    return parse_csv(text, str(path), require_labels)

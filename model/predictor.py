@@ -1,0 +1,214 @@
+"""The Predictor: calibrated probability, label at an operating point, conformal set, OOD, explanation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from model import artifact as artifact_io
+from model import ood
+from model.errors import ModelError
+from model.explain import Explainer, LinearExplainer, RbfExplainer, shapley
+from model.rules import soft_warnings
+from model.schema import DISCLAIMER, FEATURE_NAMES
+
+FloatArray = NDArray[np.float64]
+LABELS = ("benign", "malignant")
+TOP_FEATURES = 5
+
+
+class UnknownOptionError(ModelError):
+    """An operating point or miscoverage level the artifact does not define."""
+
+    def __init__(self, what: str, got: object, allowed: list[Any]) -> None:
+        self.what, self.got, self.allowed = what, got, allowed
+        super().__init__(f"unknown {what} {got!r}; expected one of {allowed}")
+
+
+@dataclass(frozen=True)
+class Contribution:
+    feature: str
+    value: float
+    contribution: float
+    direction: str  # "malignant" or "benign": which way this feature pushes the log-odds
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Shapley values in calibrated log-odds: base_value + sum(contributions) = log_odds."""
+
+    base_value: float
+    log_odds: float
+    contributions: dict[str, float]
+    top: list[Contribution]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    probability_malignant: float
+    confidence: float  # calibrated probability of the returned label
+    log_odds: float
+    operating_point: str
+    threshold: float
+    alpha: float
+    prediction_set: list[str]
+    indeterminate: bool
+    out_of_distribution: bool
+    ood_distance: float
+    ood_threshold: float
+    warnings: list[str] = field(default_factory=list)
+    explanation: Explanation | None = None
+
+
+def _sigmoid(t: FloatArray) -> FloatArray:
+    # Two branches so that neither exp overflows.
+    out = np.empty_like(t)
+    pos = t >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-t[pos]))
+    e = np.exp(t[~pos])
+    out[~pos] = e / (1.0 + e)
+    return out
+
+
+class Predictor:
+    """Numpy-only inference over a verified artifact. Load once, predict many times."""
+
+    def __init__(self, art: artifact_io.Artifact) -> None:
+        self.artifact = art
+        self.manifest = art.manifest
+        a = art.arrays
+        self._mean, self._scale = a["scaler_mean"], a["scaler_scale"]
+        self._intercept = float(a["intercept"])
+        self._slope, self._offset = (float(v) for v in a["calibration"])
+        self.explainer: Explainer
+        if art.kind == "rbf":
+            self.explainer = RbfExplainer(
+                a["support_vectors"], a["dual_coef"], float(a["gamma"]), a["background"], a["background_weights"]
+            )
+        else:
+            self.explainer = LinearExplainer(a["coef"], a["background"], a["background_weights"])
+        self._ood_threshold = float(a["ood_threshold"])
+        features = self.manifest["features"]
+        self._low = np.array([f["training_min"] for f in features])
+        self._high = np.array([f["training_max"] for f in features])
+        self.operating_points: dict[str, float] = {
+            name: float(op["threshold"]) for name, op in self.manifest["operating_points"].items()
+        }
+        self.conformal: dict[float, tuple[float, float]] = {
+            float(c["alpha"]): (float(c["malignant_if_p_at_least"]), float(c["benign_if_p_at_most"]))
+            for c in self.manifest["conformal"]["levels"]
+        }
+        self.base_value = self._slope * (self.explainer.base_value + self._intercept) + self._offset
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Predictor:
+        return cls(artifact_io.load(directory))
+
+    @property
+    def version(self) -> str:
+        return self.artifact.version
+
+    def standardise(self, x: FloatArray) -> FloatArray:
+        return (np.atleast_2d(x) - self._mean) / self._scale
+
+    def log_odds(self, x: FloatArray) -> FloatArray:
+        """Calibrated log-odds of malignancy for raw rows x (n, 30)."""
+        margin = self.explainer.kernel_part(self.standardise(x)) + self._intercept
+        return self._slope * margin + self._offset
+
+    def probability(self, x: FloatArray) -> FloatArray:
+        return _sigmoid(self.log_odds(x))
+
+    def ood_distance(self, x: FloatArray) -> FloatArray:
+        return ood.distance(self.artifact.arrays, x)
+
+    def explain(self, x: FloatArray) -> list[Explanation]:
+        x = np.atleast_2d(x)
+        phi = shapley(self.explainer, self.standardise(x), scale=self._slope)
+        result = []
+        for row, contributions, lo in zip(x, phi, self.log_odds(x), strict=True):
+            order = np.argsort(-np.abs(contributions), kind="stable")[:TOP_FEATURES]
+            top = [
+                Contribution(
+                    FEATURE_NAMES[j],
+                    float(row[j]),
+                    float(contributions[j]),
+                    "malignant" if contributions[j] > 0 else "benign",
+                )
+                for j in order
+            ]
+            result.append(
+                Explanation(
+                    base_value=self.base_value,
+                    log_odds=float(lo),
+                    contributions={n: float(c) for n, c in zip(FEATURE_NAMES, contributions, strict=True)},
+                    top=top,
+                )
+            )
+        return result
+
+    def predict(
+        self,
+        x: FloatArray,
+        operating_point: str = "balanced",
+        alpha: float = 0.05,
+        explain: bool = False,
+    ) -> list[Prediction]:
+        """Predictions for validated raw rows x (n, 30) in model order."""
+        if operating_point not in self.operating_points:
+            raise UnknownOptionError("operating point", operating_point, sorted(self.operating_points))
+        if alpha not in self.conformal:
+            raise UnknownOptionError("alpha", alpha, sorted(self.conformal))
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        threshold = self.operating_points[operating_point]
+        malignant_from, benign_to = self.conformal[alpha]
+        log_odds = self.log_odds(x)
+        p = _sigmoid(log_odds)
+        distance = self.ood_distance(x)
+        explanations: list[Explanation | None] = list(self.explain(x)) if explain else [None] * len(x)
+        result = []
+        for row, lo, pm, dist, expl in zip(x, log_odds, p, distance, explanations, strict=True):
+            label = LABELS[int(pm >= threshold)]
+            prediction_set = [
+                name for name, ok in zip(LABELS, (pm <= benign_to, pm >= malignant_from), strict=True) if ok
+            ]
+            result.append(
+                Prediction(
+                    label=label,
+                    probability_malignant=float(pm),
+                    confidence=float(pm if label == "malignant" else 1.0 - pm),
+                    log_odds=float(lo),
+                    operating_point=operating_point,
+                    threshold=threshold,
+                    alpha=alpha,
+                    prediction_set=prediction_set,
+                    indeterminate=len(prediction_set) != 1,
+                    out_of_distribution=bool(dist > self._ood_threshold),
+                    ood_distance=float(dist),
+                    ood_threshold=self._ood_threshold,
+                    warnings=soft_warnings(row, self._low, self._high),
+                    explanation=expl,
+                )
+            )
+        return result
+
+    def card(self) -> dict[str, Any]:
+        """The public description of the model: schema, metrics summary, operating points."""
+        m = self.manifest
+        return {
+            "model_version": self.version,
+            "disclaimer": DISCLAIMER,
+            "model": m["model"],
+            "features": m["features"],
+            "operating_points": m["operating_points"],
+            "conformal": m["conformal"],
+            "out_of_distribution": m["out_of_distribution"],
+            "metrics": m["metrics"],
+            "explanation": m["explanation"],
+            "data": m["data"],
+        }

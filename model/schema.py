@@ -1,0 +1,87 @@
+"""The 30 WDBC features: names, descriptions, units, order and the naming styles we accept.
+
+Everything that lists features (request schema, CSV reading, docs, the web page) derives from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DISCLAIMER = (
+    "Research proof of concept, not a diagnostic tool: do not use it for screening, diagnosis or treatment decisions."
+)
+
+STATISTICS: tuple[tuple[str, str, str, str], ...] = (
+    # (canonical suffix, sklearn style, Kaggle/UCI suffix, human wording)
+    ("mean", "mean {m}", "{m}_mean", "mean over the nuclei in the image"),
+    ("se", "{m} error", "{m}_se", "standard error over the nuclei in the image"),
+    ("worst", "worst {m}", "{m}_worst", "mean of the three largest values in the image"),
+)
+
+MEASUREMENTS: tuple[tuple[str, str, str], ...] = (
+    # (measurement as in the UCI file, description, unit)
+    ("radius", "mean distance from the centre to points on the nucleus perimeter", "pixels"),
+    ("texture", "standard deviation of grey-scale values inside the nucleus", "grey levels"),
+    ("perimeter", "length of the nucleus boundary", "pixels"),
+    ("area", "area inside the nucleus boundary", "square pixels"),
+    ("smoothness", "local variation in radius lengths", "dimensionless"),
+    ("compactness", "perimeter^2 / area - 1", "dimensionless"),
+    ("concavity", "severity of concave portions of the contour", "dimensionless"),
+    ("concave points", "number of concave portions of the contour (normalised)", "dimensionless"),
+    ("symmetry", "symmetry of the nucleus about its longest chord", "dimensionless"),
+    ("fractal dimension", '"coastline approximation" - 1', "dimensionless"),
+)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One input feature, in model order."""
+
+    index: int
+    name: str
+    measurement: str
+    statistic: str
+    description: str
+    unit: str
+    aliases: tuple[str, ...]
+
+
+def _build() -> tuple[Feature, ...]:
+    features: list[Feature] = []
+    for stat, sklearn_fmt, kaggle_fmt, wording in STATISTICS:
+        for measurement, description, unit in MEASUREMENTS:
+            snake = measurement.replace(" ", "_")
+            features.append(
+                Feature(
+                    index=len(features),
+                    name=f"{snake}_{stat}",
+                    measurement=snake,
+                    statistic=stat,
+                    description=f"{measurement.capitalize()} ({description}), {wording}.",
+                    unit=unit,
+                    aliases=(sklearn_fmt.format(m=measurement), kaggle_fmt.format(m=measurement)),
+                )
+            )
+    return tuple(features)
+
+
+FEATURES: tuple[Feature, ...] = _build()
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+N_FEATURES = len(FEATURES)
+INDEX: dict[str, int] = {f.name: f.index for f in FEATURES}
+
+# Every accepted spelling, folded to lower case, mapped to the canonical name.
+_ALIASES: dict[str, str] = {spelling.lower(): f.name for f in FEATURES for spelling in (f.name, *f.aliases)}
+
+# Pairs (mean, worst): the worst value is the mean of the three largest, so never below the mean.
+WORST_OF_MEAN: tuple[tuple[int, int], ...] = tuple(
+    (INDEX[f"{m}_mean"], INDEX[f"{m}_worst"]) for m in dict.fromkeys(f.measurement for f in FEATURES)
+)
+SE_OF_MEAN: tuple[tuple[int, int], ...] = tuple(
+    (INDEX[f"{m}_mean"], INDEX[f"{m}_se"]) for m in dict.fromkeys(f.measurement for f in FEATURES)
+)
+
+
+def canonical_name(spelling: str) -> str | None:
+    """Return the canonical feature name for any accepted spelling, or None."""
+    return _ALIASES.get(spelling.strip().lower())

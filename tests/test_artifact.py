@@ -1,0 +1,111 @@
+"""The artifact: reproducible bytes, and a distinct, clear error for every way it can be broken."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model import artifact
+from model.errors import ArtifactMissingError, ChecksumError, FormatVersionError, ShapeError
+from training import cli
+
+
+@pytest.fixture
+def copy(artifact_dir: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(artifact_dir, tmp_path / "model"))
+
+
+def test_same_data_and_seed_give_identical_bytes(artifact_dir: Path, tmp_path: Path) -> None:
+    # GIVEN a second quick run with the same data and seed
+    again = tmp_path / "again"
+    assert cli.main(["--profile", "quick", "--seed", "0", "--jobs", "2", "--out", str(again)]) == 0
+    # THEN model.npz and manifest.json are byte-identical, whatever the number of workers
+    for name in (artifact.ARRAYS, artifact.MANIFEST):
+        assert (again / name).read_bytes() == (artifact_dir / name).read_bytes(), name
+
+
+def test_artifact_files_and_manifest(artifact_dir: Path) -> None:
+    for name in ("manifest.json", "model.npz", "pipeline.joblib", "metrics.json", "oof.npz", "explanations.npz"):
+        assert (artifact_dir / name).is_file(), name
+    manifest = json.loads((artifact_dir / "manifest.json").read_text())
+    assert manifest["format_version"] == artifact.FORMAT_VERSION
+    assert len(manifest["model_version"]) == 12
+    assert manifest["data"]["n_rows"] == 569
+    assert len(manifest["data"]["sha256"]) == 64
+    assert {"balanced", "screening"} == set(manifest["operating_points"])
+    with zipfile.ZipFile(artifact_dir / "model.npz") as archive:
+        assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in archive.infolist())
+    with np.load(artifact_dir / "model.npz", allow_pickle=False) as arrays:
+        assert arrays["scaler_mean"].shape == (30,)
+
+
+def test_missing_file(copy: Path) -> None:
+    (copy / "model.npz").unlink()
+    with pytest.raises(ArtifactMissingError, match=r"model.npz does not exist; run `python -m training`"):
+        artifact.load(copy)
+
+
+def test_missing_directory(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactMissingError, match=r"manifest\.json does not exist"):
+        artifact.load(tmp_path / "nowhere")
+
+
+def test_tampered_arrays(copy: Path) -> None:
+    data = bytearray((copy / "model.npz").read_bytes())
+    data[-200] ^= 0x01
+    (copy / "model.npz").write_bytes(bytes(data))
+    with pytest.raises(ChecksumError, match=r"has sha256 [0-9a-f]{64}, the manifest expects [0-9a-f]{64}"):
+        artifact.load(copy)
+
+
+def test_edited_manifest(copy: Path) -> None:
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["operating_points"]["balanced"]["threshold"] = 0.01
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ChecksumError, match="was edited after training"):
+        artifact.load(copy)
+
+
+def test_wrong_format_version(copy: Path) -> None:
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(FormatVersionError, match=r"artifact format version 99 .* expected 1; retrain"):
+        artifact.load(copy)
+
+
+def test_manifest_not_json(copy: Path) -> None:
+    (copy / "manifest.json").write_text("{not json")
+    with pytest.raises(FormatVersionError, match="is not valid JSON"):
+        artifact.load(copy)
+
+
+def _rewrite(copy: Path, change: dict[str, np.ndarray], drop: str | None = None) -> None:
+    manifest = json.loads((copy / "manifest.json").read_text())
+    with np.load(copy / "model.npz", allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files if k != drop}
+    arrays.update(change)
+    artifact.write(copy, manifest, arrays)
+
+
+def test_shape_mismatch(copy: Path) -> None:
+    _rewrite(copy, {"scaler_mean": np.zeros(29)})
+    with pytest.raises(ShapeError, match=r"array 'scaler_mean' has shape \(29,\); expected d=30"):
+        artifact.load(copy)
+
+
+def test_inconsistent_support_vectors(copy: Path) -> None:
+    _rewrite(copy, {"dual_coef": np.zeros(3)})
+    with pytest.raises(ShapeError, match=r"array 'dual_coef' has shape \(3,\); expected I="):
+        artifact.load(copy)
+
+
+def test_missing_array(copy: Path) -> None:
+    _rewrite(copy, {}, drop="ood_precision")
+    with pytest.raises(ShapeError, match="lacks the array 'ood_precision'"):
+        artifact.load(copy)

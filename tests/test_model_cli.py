@@ -1,0 +1,81 @@
+"""`python -m model predict`: scoring a CSV, bad rows reported by line without stopping the good ones."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from model import cli
+from model.predictor import Predictor
+from tests.test_csv_data import _edit, write_csv
+from training import data
+
+
+def test_scores_good_rows_and_reports_bad_ones(
+    tmp_path: Path, artifact_dir: Path, dataset: data.Dataset, predictor: Predictor, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a Kaggle file of 12 rows, line 4 with a negative value and line 6 with text
+    path = write_csv(tmp_path / "in.csv", dataset, rows=slice(0, 12))
+    _edit(path, 4, "radius_mean", "-3")
+    _edit(path, 6, "texture_mean", "n/a")
+    out = tmp_path / "out.csv"
+    # WHEN it is scored
+    code = cli.main(["predict", str(path), "--model", str(artifact_dir), "--output", str(out)])
+    # THEN the 10 good rows are scored in file order, the 2 bad ones named, and the exit code says so
+    assert code == 1
+    rows = list(csv.DictReader(out.open()))
+    assert [r["line"] for r in rows] == [str(i) for i in range(2, 14)]
+    assert "radius_mean must be >= 0" in rows[2]["error"] and rows[2]["label"] == ""
+    assert "column 'texture_mean': non-numeric value 'n/a'" in rows[4]["error"]
+    good = [r for r in rows if not r["error"]]
+    expected = predictor.predict(dataset.x[[i for i in range(12) if i not in (2, 4)]])
+    assert [r["label"] for r in good] == [p.label for p in expected]
+    assert [float(r["probability_malignant"]) for r in good] == [p.probability_malignant for p in expected]
+    assert "line 4" in caplog.text
+
+
+def test_json_with_explanations(tmp_path: Path, artifact_dir: Path, dataset: data.Dataset) -> None:
+    path = write_csv(tmp_path / "in.csv", dataset, style="sklearn", rows=slice(0, 3), trailing_comma=False)
+    out = tmp_path / "out.json"
+    assert (
+        cli.main(
+            [
+                "predict",
+                str(path),
+                "--model",
+                str(artifact_dir),
+                "--format",
+                "json",
+                "--explain",
+                "--operating-point",
+                "screening",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    document = json.loads(out.read_text())
+    assert "not a diagnostic tool" in document["disclaimer"]
+    first = document["predictions"][0]
+    assert first["operating_point"] == "screening"
+    assert len(first["explanation"]["contributions"]) == 30
+
+
+def test_missing_model_is_a_clear_error(
+    tmp_path: Path, dataset: data.Dataset, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_csv(tmp_path / "in.csv", dataset, rows=slice(0, 3))
+    assert cli.main(["predict", str(path), "--model", str(tmp_path / "none")]) == 2
+    assert "manifest.json does not exist" in caplog.text
+
+
+def test_unknown_operating_point(
+    tmp_path: Path, artifact_dir: Path, dataset: data.Dataset, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_csv(tmp_path / "in.csv", dataset, rows=slice(0, 3))
+    assert cli.main(["predict", str(path), "--model", str(artifact_dir), "--operating-point", "lenient"]) == 2
+    assert "unknown operating point 'lenient'; expected one of ['balanced', 'screening']" in caplog.text

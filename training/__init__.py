@@ -1,0 +1,1 @@
+"""Training: honest model comparison, calibration, operating points and the model artifact."""

@@ -1,0 +1,65 @@
+"""Turning a fitted, calibrated scikit-learn pipeline into the numpy-only artifact arrays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.cluster import KMeans
+
+FloatArray = NDArray[np.float64]
+
+
+def calibration_map(calibrated: CalibratedClassifierCV) -> tuple[float, float]:
+    """(slope, offset) with calibrated log-odds = slope * margin + offset."""
+    calibrator = calibrated.calibrated_classifiers_[0].calibrators[0]
+    if calibrated.method == "sigmoid":
+        # scikit-learn's Platt map is p = expit(-(a * margin + b)).
+        return -float(calibrator.a_), -float(calibrator.b_)
+    if calibrated.method == "temperature":
+        # A binary margin becomes logits (-m, m); softmax(beta * logits) gives log-odds 2 beta m.
+        return 2.0 * float(calibrator.beta_), 0.0
+    raise ValueError(f"calibration method {calibrated.method!r} is not exportable")
+
+
+def model_arrays(calibrated: CalibratedClassifierCV) -> tuple[dict[str, FloatArray], dict[str, Any]]:
+    """(arrays, description) of the margin model inside a CalibratedClassifierCV(ensemble=False)."""
+    if len(calibrated.calibrated_classifiers_) != 1:
+        raise ValueError("only CalibratedClassifierCV(ensemble=False) exports to one margin model")
+    pipeline = calibrated.calibrated_classifiers_[0].estimator
+    scaler, clf = pipeline.named_steps["scale"], pipeline.named_steps["clf"]
+    slope, offset = calibration_map(calibrated)
+    arrays: dict[str, FloatArray] = {
+        "scaler_mean": np.asarray(scaler.mean_, dtype=np.float64),
+        "scaler_scale": np.asarray(scaler.scale_, dtype=np.float64),
+        "calibration": np.array([slope, offset]),
+    }
+    if hasattr(clf, "support_vectors_"):
+        kind = "rbf"
+        arrays["support_vectors"] = np.asarray(clf.support_vectors_, dtype=np.float64)
+        arrays["dual_coef"] = np.asarray(clf.dual_coef_[0], dtype=np.float64)
+        arrays["intercept"] = np.asarray(float(clf.intercept_[0]))
+        arrays["gamma"] = np.asarray(float(clf._gamma))
+        extra: dict[str, Any] = {"n_support_vectors": len(clf.support_vectors_), "gamma": float(clf._gamma)}
+    else:
+        kind = "linear"
+        arrays["coef"] = np.asarray(clf.coef_[0], dtype=np.float64)
+        arrays["intercept"] = np.asarray(float(clf.intercept_[0]))
+        extra = {}
+    description = {
+        "kind": kind,
+        "estimator": type(clf).__name__,
+        "calibration": {"method": calibrated.method, "slope": slope, "offset": offset},
+        **extra,
+    }
+    return arrays, description
+
+
+def background(z: FloatArray, size: int, seed: int) -> tuple[FloatArray, FloatArray]:
+    """Weighted k-means of standardised training rows: centres and the share of rows in each."""
+    size = min(size, len(z))
+    km = KMeans(n_clusters=size, n_init=10, random_state=seed).fit(z)
+    weights = np.bincount(km.labels_, minlength=size).astype(np.float64) / len(z)
+    return np.asarray(km.cluster_centers_, dtype=np.float64), weights

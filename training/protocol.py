@@ -1,0 +1,157 @@
+"""Repeated stratified nested cross-validation: the inner loop tunes, the outer loop estimates.
+
+Everything chosen from data (hyper-parameters, calibration method, thresholds, conformal
+quantiles, the OOD threshold) is chosen inside the outer training part and judged on the outer
+test part, exactly as the final model will be chosen on all data.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+from numpy.typing import NDArray
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import (
+    GridSearchCV,
+    ParameterGrid,
+    RepeatedStratifiedKFold,
+    StratifiedKFold,
+    cross_val_predict,
+)
+from tqdm import tqdm
+
+from training import metrics, ood
+from training.families import Family, Profile
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A tuned family fitted on some rows, with out-of-fold probabilities on those rows."""
+
+    estimator: BaseEstimator
+    params: dict[str, Any]
+    oof_probability: FloatArray | None  # deployable families only
+
+    def probability(self, x: FloatArray) -> FloatArray:
+        return np.asarray(self.estimator.predict_proba(x)[:, 1])
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    repeat: int
+    fold: int
+    test_index: NDArray[np.intp]
+    probability: dict[str, FloatArray]
+    params: dict[str, dict[str, Any]]
+    scores: dict[str, dict[str, float]]
+    operating_points: dict[str, dict[str, dict[str, float]]]
+    conformal: dict[str, dict[str, dict[str, float]]]
+    ood: dict[str, float]
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    """Grid keys without their pipeline prefixes, values as JSON-friendly scalars."""
+    out: dict[str, Any] = {}
+    for key, value in sorted(params.items()):
+        short = key.rsplit("__", 1)[-1]
+        out["calibration" if short == "method" else short] = value.item() if hasattr(value, "item") else value
+    return out
+
+
+def fit_family(family: Family, x: FloatArray, y: IntArray, profile: Profile, seed: int) -> Fitted:
+    """Tune by inner CV on log loss, refit on all of x; out-of-fold probabilities for deployables."""
+    inner = StratifiedKFold(profile.inner_folds, shuffle=True, random_state=seed)
+    search = GridSearchCV(
+        family.estimator(seed, profile.calibration_folds),
+        family.grid(profile.name),
+        scoring="neg_log_loss",
+        cv=inner,
+        n_jobs=1,
+    )
+    candidates = list(ParameterGrid(search.param_grid))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if len(candidates) == 1:  # nothing to tune: inner CV would be wasted work
+            best, params = clone(search.estimator).set_params(**candidates[0]).fit(x, y), candidates[0]
+        else:
+            search.fit(x, y)
+            best, params = search.best_estimator_, search.best_params_
+        oof = None
+        if family.deployable:
+            oof = cross_val_predict(clone(best), x, y, cv=inner, method="predict_proba")[:, 1]
+    return Fitted(best, _plain(params), oof)
+
+
+def policy(y: IntArray, oof: FloatArray) -> tuple[dict[str, float], dict[float, tuple[float, float]]]:
+    """Operating-point thresholds and conformal thresholds, chosen on out-of-fold probabilities."""
+    thresholds = {
+        "balanced": metrics.balanced_threshold(y, oof),
+        "screening": metrics.screening_threshold(y, oof),
+    }
+    conformal = {alpha: metrics.conformal_thresholds(y, oof, alpha) for alpha in metrics.ALPHAS}
+    return thresholds, conformal
+
+
+def run_split(
+    families: tuple[Family, ...],
+    x: FloatArray,
+    y: IntArray,
+    train: NDArray[np.intp],
+    test: NDArray[np.intp],
+    repeat: int,
+    fold: int,
+    profile: Profile,
+    seed: int,
+) -> SplitResult:
+    split_seed = seed + 1000 * repeat + fold
+    probability, params, scores = {}, {}, {}
+    operating: dict[str, dict[str, dict[str, float]]] = {}
+    conformal: dict[str, dict[str, dict[str, float]]] = {}
+    for family in families:
+        fitted = fit_family(family, x[train], y[train], profile, split_seed)
+        p = fitted.probability(x[test])
+        probability[family.name], params[family.name] = p, fitted.params
+        scores[family.name] = metrics.scores(y[test], p)
+        if fitted.oof_probability is not None:
+            thresholds, sets = policy(y[train], fitted.oof_probability)
+            operating[family.name] = {}
+            for name, t in thresholds.items():
+                sens, spec = metrics.rates(y[test], p, t)
+                operating[family.name][name] = {"threshold": t, "sensitivity": sens, "specificity": spec}
+            conformal[family.name] = {
+                str(alpha): metrics.conformal_outcome(y[test], p, bounds) for alpha, bounds in sets.items()
+            }
+    return SplitResult(
+        repeat,
+        fold,
+        test,
+        probability,
+        params,
+        scores,
+        operating,
+        conformal,
+        ood.evaluate(x[train], y[train], x[test], split_seed),
+    )
+
+
+def nested_cv(
+    families: tuple[Family, ...], x: FloatArray, y: IntArray, profile: Profile, seed: int, jobs: int
+) -> list[SplitResult]:
+    outer = RepeatedStratifiedKFold(n_splits=profile.outer_folds, n_repeats=profile.repeats, random_state=seed)
+    tasks = [
+        delayed(run_split)(
+            families, x, y, train, test, i // profile.outer_folds, i % profile.outer_folds, profile, seed
+        )
+        for i, (train, test) in enumerate(outer.split(x, y))
+    ]
+    results = Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks)
+    done = list(tqdm(results, total=len(tasks), desc="nested CV (outer folds)", unit="fold", disable=None))
+    return sorted(done, key=lambda r: (r.repeat, r.fold))
