@@ -11,6 +11,8 @@ a polynomial of degree d - 1 in q, integrated exactly by Gauss-Legendre with cei
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -21,8 +23,6 @@ FloatArray = NDArray[np.float64]
 # Kernel exponents are capped here so that no factor is zero and 1 / factor stays finite; the cap
 # changes a kernel value by less than 1e-304.
 _MAX_EXPONENT = 700.0
-
-_CHUNK_ELEMENTS = 65536
 
 # Contributions that do not add up to f(x) - E[f(background)] within this are an internal error.
 EFFICIENCY_TOLERANCE = 1e-9
@@ -53,8 +53,7 @@ class RbfExplainer:
         diff = background[None, :, :] - support_vectors[:, None, :]
         self._c: FloatArray = np.exp(-np.minimum(gamma * diff**2, _MAX_EXPONENT))  # (I, B, d)
         self._ab: FloatArray = dual_coef[:, None] * background_weights[None, :]  # alpha_i w_b
-        per_sv = len(self._nodes) * background.shape[0] * d
-        self._chunk = max(1, _CHUNK_ELEMENTS // per_sv)
+        self._local = threading.local()
         self.base_value = float(np.sum(self._ab * np.prod(self._c, axis=2)))
 
     def kernel_part(self, z: FloatArray) -> FloatArray:
@@ -66,21 +65,29 @@ class RbfExplainer:
         )
         return np.asarray(np.exp(-self.gamma * np.maximum(sq, 0.0)) @ self.dual_coef)
 
+    def _buffers(self) -> tuple[FloatArray, FloatArray]:
+        # Reused per thread: fresh multi-megabyte temporaries cost more in page faults than the maths.
+        buffers: tuple[FloatArray, FloatArray] | None = getattr(self._local, "buffers", None)
+        if buffers is None:
+            shape = (len(self._nodes), *self._c.shape)
+            buffers = (np.empty(shape), np.empty(shape[:-1]))
+            self._local.buffers = buffers
+        return buffers
+
     def shapley_row(self, z: FloatArray) -> FloatArray:
         """Contributions (d,) for one standardised row z (d,)."""
         a = np.exp(-np.minimum(self.gamma * (z[None, :] - self.support_vectors) ** 2, _MAX_EXPONENT))
-        phi = np.zeros(z.shape[0])
-        # Chunks keep each temporary small: large fresh arrays cost more in page faults than maths.
-        for lo in range(0, a.shape[0], self._chunk):
-            c = self._c[lo : lo + self._chunk]
-            delta = a[lo : lo + self._chunk, None, :] - c  # (i, B, d)
-            m = c[None] + self._nodes[:, None, None, None] * delta[None]  # (L, i, B, d)
-            # prod_{k != j} M_k = prod_k M_k / M_j: every M_j >= exp(-_MAX_EXPONENT) > 0, and where
-            # the full product underflows the term it stands for is below 1e-19.
-            weighted = np.prod(m, axis=3) * self._qweights[:, None, None]  # (L, i, B)
-            integral = np.einsum("lib,libd->ibd", weighted, 1.0 / m)
-            phi += np.einsum("ib,ibd->d", self._ab[lo : lo + self._chunk], integral * delta)
-        return phi
+        delta = a[:, None, :] - self._c  # (I, B, d)
+        m, weighted = self._buffers()  # (L, I, B, d), (L, I, B)
+        np.multiply(self._nodes[:, None, None, None], delta[None], out=m)
+        np.add(m, self._c[None], out=m)  # M_liBj = c_ibj + q_l D_ibj
+        # prod_{k != j} M_k = prod_k M_k / M_j: every M_j >= exp(-_MAX_EXPONENT) > 0, and where the
+        # full product underflows, the term it stands for is below 1e-19.
+        np.prod(m, axis=3, out=weighted)
+        np.multiply(weighted, self._qweights[:, None, None], out=weighted)
+        np.reciprocal(m, out=m)
+        integral = np.einsum("lib,libd->ibd", weighted, m)
+        return np.asarray(np.einsum("ib,ibd->d", self._ab, integral * delta))
 
 
 class LinearExplainer:

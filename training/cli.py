@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every split and estimator (default: %(default)s)")
     parser.add_argument(
+        "--family",
+        choices=[f.name for f in FAMILIES if f.deployable],
+        default=None,
+        help="ship this deployable family instead of the selection rule's choice (all are still compared)",
+    )
+    parser.add_argument(
         "--jobs",
         type=int,
         default=os.cpu_count() or 1,
@@ -112,6 +118,7 @@ def manifest_for(
     profile_name: str,
     seed: int,
     chosen: Family,
+    selection_rule: str,
     description: dict[str, Any],
     fitted_params: dict[str, Any],
     thresholds: dict[str, float],
@@ -181,7 +188,7 @@ def manifest_for(
             "background_size": background_size,
         },
         "data": dataset.describe(),
-        "training": {"profile": profile_name, "seed": seed, "selection_rule": SELECTION_RULE},
+        "training": {"profile": profile_name, "seed": seed, "selection_rule": selection_rule},
         "libraries": {
             "python": platform.python_version(),
             "numpy": np.__version__,
@@ -221,7 +228,10 @@ def train(args: argparse.Namespace) -> Path:
     families = {f.name: summarise(splits, f) for f in FAMILIES}
     deployable = [f for f in FAMILIES if f.deployable]
     chosen = min(deployable, key=lambda f: families[f.name]["summary"]["brier"]["mean"])
-    log.info("chosen: %s (%s)", chosen.title, SELECTION_RULE)
+    rule = SELECTION_RULE
+    if args.family is not None:
+        chosen, rule = BY_NAME[args.family], f"asked for on the command line (--family {args.family})"
+    log.info("chosen: %s (%s)", chosen.title, rule)
 
     final = protocol.fit_family(BY_NAME[chosen.name], x, y, profile, args.seed)
     assert final.oof_probability is not None
@@ -236,6 +246,7 @@ def train(args: argparse.Namespace) -> Path:
         profile.name,
         args.seed,
         chosen,
+        rule,
         description,
         final.params,
         thresholds,
@@ -287,7 +298,7 @@ def train(args: argparse.Namespace) -> Path:
             "protocol": profile.description,
             "seed": args.seed,
             "data": dataset.describe(),
-            "selection": {"rule": SELECTION_RULE, "chosen": chosen.name},
+            "selection": {"rule": rule, "chosen": chosen.name},
             "families": families,
             "final_model": manifest["model"],
             "operating_points": manifest["operating_points"],

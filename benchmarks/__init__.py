@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures; no pass/fail thresholds live in tests."""
