@@ -7,7 +7,12 @@ PROFILE ?= default
 SEED ?= 0
 ARTIFACT ?= artifacts/model
 
-.PHONY: run train train-force test lint typecheck unit clean
+SAM_VENV := .venv-sam
+HOST ?= 127.0.0.1
+PORT ?= 8000
+EVENT ?= events/predict-v2.json
+
+.PHONY: run serve train test lint typecheck invoke sam-venv clean
 
 $(BIN)/.installed: requirements.txt requirements-train.txt requirements-dev.txt
 	@test -n "$(PY313)" || { echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -18,9 +23,25 @@ $(BIN)/.installed: requirements.txt requirements-train.txt requirements-dev.txt
 
 venv: $(BIN)/.installed
 
-## The main job: train with the default profile unless an artifact exists.
-run: $(ARTIFACT)/manifest.json
+## aws-sam-cli pins old boto3 and click: it lives in its own environment (it also ships the Lambda emulator).
+$(SAM_VENV)/bin/.installed: requirements-sam.txt
+	$(PY313) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
+	touch $@
+
+sam-venv: $(SAM_VENV)/bin/.installed
+
+## The main job: train with the default profile unless an artifact exists, then serve the API locally.
+run: $(ARTIFACT)/manifest.json serve
+
+serve: $(ARTIFACT)/manifest.json
 	@echo "model artifact: $(ARTIFACT)/ (metrics: $(ARTIFACT)/metrics.json)"
+	@echo "serving the API at http://$(HOST):$(PORT)/ (docs: http://$(HOST):$(PORT)/docs); Ctrl-C stops"
+	MODEL_DIR=$(ARTIFACT) $(BIN)/uvicorn handler.lambda_function:app --host $(HOST) --port $(PORT) --no-access-log
+
+## Run the function under the Lambda Runtime Interface Emulator with one event, as `sam local invoke -e` would.
+invoke: $(ARTIFACT)/manifest.json $(SAM_VENV)/bin/.installed
+	$(BIN)/python -m infra.emulator $(EVENT) --model $(ARTIFACT)
 
 $(ARTIFACT)/manifest.json: | $(BIN)/.installed
 	$(BIN)/python -m training --profile $(PROFILE) --seed $(SEED) --out $(ARTIFACT)
@@ -37,7 +58,7 @@ typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
 ## All tests: lint, types, then every test layer.
-test: lint typecheck
+test: lint typecheck $(SAM_VENV)/bin/.installed
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 clean:

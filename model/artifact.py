@@ -25,6 +25,17 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ARRAYS = "model.npz"
 KINDS = ("rbf", "linear")
+MANIFEST_KEYS = (
+    "features",
+    "model",
+    "operating_points",
+    "conformal",
+    "out_of_distribution",
+    "metrics",
+    "explanation",
+    "data",
+    "examples",
+)
 
 # name -> shape, with "d" the number of features and other letters sizes fixed by the artifact.
 COMMON_ARRAYS: dict[str, tuple[str, ...]] = {
@@ -145,6 +156,9 @@ def load(directory: str | Path) -> Artifact:
             f"artifact format version {found!r} in {path / MANIFEST}, expected {FORMAT_VERSION}; "
             "retrain with this version of the code"
         )
+    absent = [key for key in MANIFEST_KEYS if key not in manifest]
+    if absent:
+        raise FormatVersionError(f"{path / MANIFEST} lacks {absent}; retrain with this version of the code")
     npz = _read(path / ARRAYS)
     expected_sha = manifest.get("files", {}).get(ARRAYS)
     actual_sha = sha256_bytes(npz)

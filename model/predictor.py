@@ -211,4 +211,5 @@ class Predictor:
             "metrics": m["metrics"],
             "explanation": m["explanation"],
             "data": m["data"],
+            "examples": m["examples"],
         }

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from model.errors import InputError, Violation
-from model.schema import FEATURE_NAMES, INDEX, N_FEATURES, SE_OF_MEAN, WORST_OF_MEAN
+from model.schema import FEATURE_NAMES, INDEX, SE_OF_MEAN, WORST_OF_MEAN
 
 FloatArray = NDArray[np.float64]
 
@@ -22,82 +22,31 @@ def value_violations(row: Sequence[float] | FloatArray, prefix: str = "") -> lis
     """Hard rules on a complete numeric row in model order."""
     found: list[Violation] = []
     for name, value in zip(FEATURE_NAMES, row, strict=True):
-        v = float(value)
+        v, field = float(value), _field(prefix, name)
         if not math.isfinite(v):
-            found.append(Violation(_field(prefix, name), "finite", str(v), f"{name} must be a finite number, got {v}"))
+            found.append(Violation(field, "finite", str(v), f"{field} must be a finite number, got {v}"))
         elif v < 0:
-            found.append(
-                Violation(
-                    _field(prefix, name),
-                    "non_negative",
-                    v,
-                    f"{name} must be >= 0 (a size, count or ratio of an image), got {v}",
-                )
-            )
+            message = f"{field} must be >= 0 (a size, count or ratio of an image), got {v}"
+            found.append(Violation(field, "non_negative", v, message))
     if found:
         return found
     for mean_i, worst_i in WORST_OF_MEAN:
         mean, worst = float(row[mean_i]), float(row[worst_i])
         if worst < mean:
-            worst_name, mean_name = FEATURE_NAMES[worst_i], FEATURE_NAMES[mean_i]
-            found.append(
-                Violation(
-                    _field(prefix, worst_name),
-                    "worst_at_least_mean",
-                    worst,
-                    f"{worst_name} ({worst}) must be >= {mean_name} ({mean}): the worst value is the "
-                    "mean of the three largest; check that the columns are not swapped",
-                )
+            field = _field(prefix, FEATURE_NAMES[worst_i])
+            message = (
+                f"{field} ({worst}) must be >= {_field(prefix, FEATURE_NAMES[mean_i])} ({mean}): the worst value "
+                "is the mean of the three largest; check that the columns are not swapped"
             )
+            found.append(Violation(field, "worst_at_least_mean", worst, message))
     return found
 
 
-def _number(value: object, field: str) -> tuple[float | None, Violation | None]:
-    # bool is an int in Python, but true/false is never a measurement.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        kind = "null" if value is None else type(value).__name__
-        shown = value if isinstance(value, str | bool | int | float) or value is None else kind
-        return None, Violation(field, "type", shown, f"{field} must be a number, got {kind} {shown!r}")
-    return float(value), None
-
-
-def parse_record(record: Mapping[str, object], prefix: str = "") -> FloatArray:
-    """A JSON-like mapping of canonical names to numbers -> a row in model order, or InputError."""
-    found: list[Violation] = []
-    unknown = sorted(set(record) - set(INDEX))
-    missing = [name for name in FEATURE_NAMES if name not in record]
-    for name in unknown:
-        found.append(
-            Violation(
-                _field(prefix, name),
-                "known_feature",
-                name,
-                f"unknown feature {name!r}; expected the {N_FEATURES} names in GET /model, "
-                "for example 'radius_mean' or 'concave_points_worst'",
-            )
-        )
-    if missing:
-        found.append(
-            Violation(
-                _field(prefix, missing[0]),
-                "required",
-                None,
-                f"expected {N_FEATURES} features, got {N_FEATURES - len(missing)}; missing: {missing}",
-            )
-        )
-    row = np.zeros(N_FEATURES)
-    for name in FEATURE_NAMES:
-        if name in record:
-            number, problem = _number(record[name], _field(prefix, name))
-            if problem is not None:
-                found.append(problem)
-            elif number is not None:
-                row[INDEX[name]] = number
-    if not found:
-        found = value_violations(row, prefix)
-    if found:
-        raise InputError(found)
-    return row
+def check_rows(x: FloatArray, prefix: str = "") -> None:
+    """Raise InputError listing every hard-rule violation of rows x; `prefix` may hold "{i}", the row index."""
+    violations = [v for i, row in enumerate(x) for v in value_violations(row, prefix.format(i=i))]
+    if violations:
+        raise InputError(violations)
 
 
 def soft_warnings(row: FloatArray, low: FloatArray, high: FloatArray) -> list[str]:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import importlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
 
+from handler.settings import get_settings
 from model.predictor import Predictor
 from training import cli, data
 
@@ -36,3 +45,56 @@ def benign_row(dataset: data.Dataset) -> np.ndarray:
 @pytest.fixture
 def malignant_row(dataset: data.Dataset) -> np.ndarray:
     return dataset.x[np.flatnonzero(dataset.y == 1)[0]].copy()
+
+
+@dataclass
+class FakeContext:
+    """The attributes of a Lambda context that Powertools reads."""
+
+    function_name: str = "wdbc-classifier"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:wdbc-classifier"
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+
+
+@pytest.fixture(scope="session")
+def lambda_module(artifact_dir: Path) -> Iterator[ModuleType]:
+    """handler.lambda_function imported as Lambda would, with MODEL_DIR at the session's artifact."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("MODEL_DIR", str(artifact_dir))
+    patch.setenv("POWERTOOLS_METRICS_NAMESPACE", "WdbcClassifierTest")
+    patch.setenv("MAX_BATCH_SIZE", "1000")
+    get_settings.cache_clear()
+    for name in ("handler.lambda_function", "handler.observability"):
+        sys.modules.pop(name, None)
+    module = importlib.import_module("handler.lambda_function")
+    yield module
+    patch.undo()
+    get_settings.cache_clear()
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@pytest.fixture
+def invoke(lambda_module: ModuleType) -> Callable[[dict[str, Any]], Answer]:
+    def call(event: dict[str, Any]) -> Answer:
+        out = lambda_module.handler(event, FakeContext())
+        text = out.get("body") or ""
+        if out.get("isBase64Encoded"):
+            text = base64.b64decode(text).decode()
+        headers = {k.lower(): v for k, v in (out.get("headers") or {}).items()}
+        is_json = headers.get("content-type", "").startswith("application/json")
+        return Answer(out["statusCode"], headers, json.loads(text) if is_json and text else text)
+
+    return call
+
+
+@pytest.fixture(scope="session")
+def examples(artifact_dir: Path) -> dict[str, dict[str, float]]:
+    manifest = json.loads((artifact_dir / "manifest.json").read_text())
+    return {name: e["features"] for name, e in manifest["examples"].items()}

@@ -109,3 +109,11 @@ def test_missing_array(copy: Path) -> None:
     _rewrite(copy, {}, drop="ood_precision")
     with pytest.raises(ShapeError, match="lacks the array 'ood_precision'"):
         artifact.load(copy)
+
+
+def test_manifest_without_a_section(copy: Path) -> None:
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["examples"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(FormatVersionError, match=r"lacks \['examples'\]; retrain"):
+        artifact.load(copy)

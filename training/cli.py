@@ -143,6 +143,16 @@ def manifest_for(
             }
             for f in FEATURES
         ],
+        "examples": {
+            name: {
+                "id": dataset.ids[i],
+                "features": {f.name: float(dataset.x[i, f.index]) for f in FEATURES},
+            }
+            for name, i in (
+                ("benign", int(np.flatnonzero(dataset.y == 0)[0])),
+                ("malignant", int(np.flatnonzero(dataset.y == 1)[0])),
+            )
+        },
         "rules": {
             "hard": ["every value finite and >= 0", "each *_worst >= its *_mean", "all 30 features, no others"],
             "soft": [

@@ -1,0 +1,67 @@
+"""Checks that come before any parsing: the body's size (413) and its content type (415)."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from handler.errors import error_response
+from handler.observability import record_validation_error
+
+
+class BodyGuard:
+    """Pure ASGI middleware: refuses oversized bodies while reading them, and non-JSON bodies."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            record_validation_error("content_type")
+            shown = media_type or "none"
+            await error_response(415, f"content type {shown!r} is not supported; send application/json")(
+                scope, receive, send
+            )
+            return
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(int(declared), scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await self._too_large(size, scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, size: int, scope: Scope, receive: Receive, send: Send) -> None:
+        record_validation_error("body_size")
+        detail = (
+            f"request body of {size}+ bytes exceeds the limit of {self.max_body_bytes} bytes; "
+            "send fewer instances per batch"
+        )
+        await error_response(413, detail)(scope, receive, send)

@@ -1,0 +1,1 @@
+"""Deployment tooling: the local Lambda emulator, layer building and publishing."""
