@@ -151,7 +151,14 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     def model_card() -> dict[str, Any]:
         return card
 
-    app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
+    json_routes = frozenset(
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+        if method == "POST"
+    )
+    app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes, json_routes=json_routes)
     if settings.cors_origins:  # outermost, so that 413 and 415 answers carry CORS headers too
         app.add_middleware(
             CORSMiddleware,

@@ -8,15 +8,23 @@ from handler.errors import error_response
 from handler.observability import record_validation_error
 
 
-class BodyGuard:
-    """Pure ASGI middleware: refuses oversized bodies while reading them, and non-JSON bodies."""
+def route_path(scope: Scope) -> str:
+    """The path below the stage prefix (ASGI root_path), as the router matches it."""
+    path, root = str(scope["path"]), str(scope.get("root_path", ""))
+    return path[len(root) :] or "/" if root and path.startswith(root) else path
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+
+class BodyGuard:
+    """Pure ASGI middleware for the routes that take a JSON body: refuses oversized bodies while
+    reading them, and bodies of any other type. Other requests go on to routing (404, 405)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, json_routes: frozenset[tuple[str, str]]) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.json_routes = json_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+        if scope["type"] != "http" or (scope["method"], route_path(scope)) not in self.json_routes:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}

@@ -55,6 +55,7 @@ def _free_port() -> int:
 
 @dataclass
 class Invocation:
+    status: int  # the emulator's HTTP status: 200, or 502 when the function failed to initialise
     payload: Any
     seconds: float
     init_duration_ms: float | None
@@ -69,10 +70,17 @@ class Emulator:
     def invoke(self, event: Any, timeout: float = 60.0) -> Invocation:
         request = urllib.request.Request(self.url, data=json.dumps(event).encode(), method="POST")
         started = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            payload = json.loads(response.read() or b"null")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as err:
+            status, raw = err.code, err.read()
         seconds = time.perf_counter() - started
-        return Invocation(payload, seconds, self.init_duration_ms())
+        try:
+            payload = json.loads(raw or b"null")
+        except json.JSONDecodeError:
+            payload = raw.decode(errors="replace")
+        return Invocation(status, payload, seconds, self.init_duration_ms())
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -19,6 +19,9 @@ from model.schema import DISCLAIMER, FEATURE_NAMES
 FloatArray = NDArray[np.float64]
 LABELS = ("benign", "malignant")
 TOP_FEATURES = 5
+# A million standard deviations: far past where any kernel factor is above exp(-700) or a linear
+# model's probability differs from 0 or 1, yet small enough that sums of squares cannot overflow.
+Z_LIMIT = 1e6
 
 
 class UnknownOptionError(ModelError):
@@ -114,7 +117,10 @@ class Predictor:
         return self.artifact.version
 
     def standardise(self, x: FloatArray) -> FloatArray:
-        return (np.atleast_2d(x) - self._mean) / self._scale
+        """(x - mean) / scale, capped at +/- Z_LIMIT so that absurd but finite inputs stay finite."""
+        with np.errstate(over="ignore"):
+            z = (np.atleast_2d(x) - self._mean) / self._scale
+        return np.clip(z, -Z_LIMIT, Z_LIMIT)
 
     def log_odds(self, x: FloatArray) -> FloatArray:
         """Calibrated log-odds of malignancy for raw rows x (n, 30)."""

@@ -156,3 +156,16 @@ def test_agrees_with_shap_kernel_explainer(predictor: Predictor, dataset: data.D
     assert z_scores.max() <= 6.0
     assert np.max(np.abs(runs.mean(axis=0) - ours)) <= 0.05
     np.testing.assert_allclose(runs.sum(axis=2), ours.sum(axis=1)[None, :].repeat(3, 0), atol=1e-6)
+
+
+def test_absurd_finite_inputs_give_finite_answers(predictor: Predictor) -> None:
+    # GIVEN rows at the largest finite doubles and at the smallest subnormals
+    for value in (1.7e308, 5e-324):
+        row = np.full(30, value)
+        [p] = predictor.predict(row, explain=True)
+        assert p.explanation is not None
+        assert 0.0 <= p.probability_malignant <= 1.0
+        assert np.isfinite(p.ood_distance) and np.isfinite(p.log_odds)
+        assert abs(p.explanation.base_value + sum(p.explanation.contributions.values()) - p.log_odds) <= 1e-9
+    [far] = predictor.predict(np.full(30, 1.7e308))
+    assert far.out_of_distribution
