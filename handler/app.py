@@ -152,11 +152,7 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
         return card
 
     json_routes = frozenset(
-        (method, route.path)
-        for route in app.routes
-        if isinstance(route, APIRoute)
-        for method in route.methods
-        if method == "POST"
+        ("POST", route.path) for route in app.routes if isinstance(route, APIRoute) and "POST" in (route.methods or ())
     )
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes, json_routes=json_routes)
     if settings.cors_origins:  # outermost, so that 413 and 415 answers carry CORS headers too
