@@ -3,7 +3,6 @@
 import json
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -67,13 +66,6 @@ def _rows(records: list[BaseModel], prefix: str) -> np.ndarray:
     return x
 
 
-def _result(p: Prediction) -> dict[str, Any]:
-    out = asdict(p)
-    if p.explanation is None:
-        out["explanation"] = None
-    return out
-
-
 def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     models = request_models(predictor, settings.max_batch_size)
     version = predictor.version
@@ -109,7 +101,7 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     predict_model, batch_model = models.predict, models.batch
 
     @app.post("/predict", response_model=PredictResponse, summary="Classify one record")
-    def predict(body: predict_model) -> JSONResponse:  # type: ignore[valid-type]
+    async def predict(body: predict_model) -> JSONResponse:  # type: ignore[valid-type]
         started = time.perf_counter()
         x = _rows([body.features], "features.")  # type: ignore[attr-defined]
         [p] = predictor.predict(
@@ -119,10 +111,10 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
             explain=body.explain,  # type: ignore[attr-defined]
         )
         respond([p], started)
-        return JSONResponse({**_result(p), "model_version": version, "disclaimer": DISCLAIMER})
+        return JSONResponse({**p.as_dict(), "model_version": version, "disclaimer": DISCLAIMER})
 
     @app.post("/predict/batch", response_model=BatchResponse, summary="Classify a batch of records")
-    def predict_batch(body: batch_model) -> JSONResponse:  # type: ignore[valid-type]
+    async def predict_batch(body: batch_model) -> JSONResponse:  # type: ignore[valid-type]
         started = time.perf_counter()
         x = _rows(body.instances, "instances.{i}.")  # type: ignore[attr-defined]
         predictions = predictor.predict(
@@ -134,7 +126,7 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
         respond(predictions, started)
         return JSONResponse(
             {
-                "predictions": [_result(p) for p in predictions],
+                "predictions": [p.as_dict() for p in predictions],
                 "count": len(predictions),
                 "model_version": version,
                 "disclaimer": DISCLAIMER,
@@ -142,13 +134,13 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
         )
 
     @app.get("/health", response_model=Health, summary="Liveness and model version")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         return {"status": "ok", "model_loaded": True, "model_version": version, "disclaimer": DISCLAIMER}
 
     card = predictor.card()
 
     @app.get("/model", summary="The model card and feature schema")
-    def model_card() -> dict[str, Any]:
+    async def model_card() -> dict[str, Any]:
         return card
 
     json_routes = frozenset(

@@ -61,26 +61,7 @@ def score(args: argparse.Namespace) -> tuple[list[dict[str, Any]], int, str]:
             table.x, operating_point=args.operating_point, alpha=args.alpha, explain=args.explain
         )
         for line, row_id, p in zip(table.lines, table.ids, predictions, strict=True):
-            record: dict[str, Any] = {
-                "line": line,
-                "id": row_id,
-                "label": p.label,
-                "probability_malignant": p.probability_malignant,
-                "confidence": p.confidence,
-                "operating_point": p.operating_point,
-                "threshold": p.threshold,
-                "prediction_set": p.prediction_set,
-                "indeterminate": p.indeterminate,
-                "out_of_distribution": p.out_of_distribution,
-                "warnings": p.warnings,
-                "error": None,
-            }
-            if p.explanation is not None:
-                record["explanation"] = {
-                    "base_value": p.explanation.base_value,
-                    "contributions": p.explanation.contributions,
-                }
-            rows.append(record)
+            rows.append({"line": line, "id": row_id, **p.as_dict(), "error": None})
     rows.sort(key=lambda r: int(r["line"]))
     return rows, len(table.row_errors), predictor.version
 

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.errors import ModelError
-from model.rules import value_violations
+from model.rules import violations
 from model.schema import FEATURE_NAMES, N_FEATURES, canonical_name
 
 ID_COLUMNS = ("id", "sample_id")
@@ -128,7 +128,7 @@ def parse_csv(text: str, path: str = "<input>", require_labels: bool = False) ->
                 if not math.isfinite(value):
                     raise ValueError(f"line {line}, column {header[i]!r}: {cell!r} is not a finite number")
                 row[FEATURE_NAMES.index(name)] = value
-            problems = value_violations(row)
+            problems = violations(np.array([row]))
             if problems:
                 raise ValueError(f"line {line}: " + "; ".join(p.message for p in problems))
             label = _label(cells[label_col], line, header[label_col]) if label_col is not None else None

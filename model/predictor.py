@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,28 @@ class Prediction:
     ood_threshold: float
     warnings: list[str] = field(default_factory=list)
     explanation: Explanation | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values, unrounded, so that any client can check an explanation."""
+        out = {name: getattr(self, name) for name in _PLAIN_FIELDS}
+        e = self.explanation
+        out["explanation"] = (
+            None
+            if e is None
+            else {
+                "base_value": e.base_value,
+                "log_odds": e.log_odds,
+                "contributions": e.contributions,
+                "top": [
+                    {"feature": c.feature, "value": c.value, "contribution": c.contribution, "direction": c.direction}
+                    for c in e.top
+                ],
+            }
+        )
+        return out
+
+
+_PLAIN_FIELDS = tuple(f.name for f in fields(Prediction) if f.name != "explanation")
 
 
 def _sigmoid(t: FloatArray) -> FloatArray:
@@ -177,8 +199,9 @@ class Predictor:
         p = _sigmoid(log_odds)
         distance = self.ood_distance(x)
         explanations: list[Explanation | None] = list(self.explain(x)) if explain else [None] * len(x)
+        warnings = soft_warnings(x, self._low, self._high)
         result = []
-        for row, lo, pm, dist, expl in zip(x, log_odds, p, distance, explanations, strict=True):
+        for lo, pm, dist, expl, warned in zip(log_odds, p, distance, explanations, warnings, strict=True):
             label = LABELS[int(pm >= threshold)]
             prediction_set = [
                 name for name, ok in zip(LABELS, (pm <= benign_to, pm >= malignant_from), strict=True) if ok
@@ -197,7 +220,7 @@ class Predictor:
                     out_of_distribution=bool(dist > self._ood_threshold),
                     ood_distance=float(dist),
                     ood_threshold=self._ood_threshold,
-                    warnings=soft_warnings(row, self._low, self._high),
+                    warnings=warned,
                     explanation=expl,
                 )
             )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -12,62 +9,79 @@ from model.errors import InputError, Violation
 from model.schema import FEATURE_NAMES, INDEX, SE_OF_MEAN, WORST_OF_MEAN
 
 FloatArray = NDArray[np.float64]
+STATISTICS_ORDER = ("mean", "se", "worst")
+_CONCAVITY = np.array([INDEX[f"concavity_{stat}"] for stat in STATISTICS_ORDER])
+_POINTS = np.array([INDEX[f"concave_points_{stat}"] for stat in STATISTICS_ORDER])
 
 
 def _field(prefix: str, name: str) -> str:
     return f"{prefix}{name}" if prefix else name
 
 
-def value_violations(row: Sequence[float] | FloatArray, prefix: str = "") -> list[Violation]:
-    """Hard rules on a complete numeric row in model order."""
+def violations(x: FloatArray, prefix: str = "") -> list[Violation]:
+    """Hard rules on rows x (n, 30) in model order; `prefix` may hold "{i}", the row index.
+
+    Vectorised over the rows: only offending cells cost Python work.
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
     found: list[Violation] = []
-    for name, value in zip(FEATURE_NAMES, row, strict=True):
-        v, field = float(value), _field(prefix, name)
-        if not math.isfinite(v):
+    with np.errstate(invalid="ignore"):
+        not_finite = ~np.isfinite(x)
+        negative = x < 0
+    bad_rows = (not_finite | negative).any(axis=1)
+    for i, j in zip(*np.nonzero(not_finite | negative), strict=True):
+        v, field = float(x[i, j]), _field(prefix.format(i=i), FEATURE_NAMES[j])
+        if not_finite[i, j]:
             found.append(Violation(field, "finite", str(v), f"{field} must be a finite number, got {v}"))
-        elif v < 0:
+        else:
             message = f"{field} must be >= 0 (a size, count or ratio of an image), got {v}"
             found.append(Violation(field, "non_negative", v, message))
-    if found:
-        return found
-    for mean_i, worst_i in WORST_OF_MEAN:
-        mean, worst = float(row[mean_i]), float(row[worst_i])
-        if worst < mean:
-            field = _field(prefix, FEATURE_NAMES[worst_i])
-            message = (
-                f"{field} ({worst}) must be >= {_field(prefix, FEATURE_NAMES[mean_i])} ({mean}): the worst value "
-                "is the mean of the three largest; check that the columns are not swapped"
-            )
-            found.append(Violation(field, "worst_at_least_mean", worst, message))
+    means, worsts = (np.array(idx) for idx in zip(*WORST_OF_MEAN, strict=True))
+    swapped = (x[:, worsts] < x[:, means]) & ~bad_rows[:, None]
+    for i, k in zip(*np.nonzero(swapped), strict=True):
+        row_prefix = prefix.format(i=i)
+        mean, worst = float(x[i, means[k]]), float(x[i, worsts[k]])
+        field = _field(row_prefix, FEATURE_NAMES[worsts[k]])
+        message = (
+            f"{field} ({worst}) must be >= {_field(row_prefix, FEATURE_NAMES[means[k]])} ({mean}): the worst value "
+            "is the mean of the three largest; check that the columns are not swapped"
+        )
+        found.append(Violation(field, "worst_at_least_mean", worst, message))
     return found
 
 
 def check_rows(x: FloatArray, prefix: str = "") -> None:
     """Raise InputError listing every hard-rule violation of rows x; `prefix` may hold "{i}", the row index."""
-    violations = [v for i, row in enumerate(x) for v in value_violations(row, prefix.format(i=i))]
-    if violations:
-        raise InputError(violations)
+    found = violations(x, prefix)
+    if found:
+        raise InputError(found)
 
 
-def soft_warnings(row: FloatArray, low: FloatArray, high: FloatArray) -> list[str]:
-    """Plain-language warnings for values the model has little or no experience of."""
-    warnings: list[str] = []
-    for name, v, lo, hi in zip(FEATURE_NAMES, row, low, high, strict=True):
-        if v < lo:
-            warnings.append(f"{name}={v:g} is below the training minimum {lo:g}")
-        elif v > hi:
-            warnings.append(f"{name}={v:g} is above the training maximum {hi:g}")
-    for stat in ("mean", "se", "worst"):
-        concavity, points = row[INDEX[f"concavity_{stat}"]], row[INDEX[f"concave_points_{stat}"]]
-        if (concavity == 0) != (points == 0):
+def soft_warnings(x: FloatArray, low: FloatArray, high: FloatArray) -> list[list[str]]:
+    """Plain-language warnings, per row, for values the model has little or no experience of."""
+    x = np.atleast_2d(x)
+    below, above = x < low, x > high
+    concavity = x[:, _CONCAVITY] == 0
+    points = x[:, _POINTS] == 0
+    lonely_zero = concavity != points
+    means, ses = (np.array(idx) for idx in zip(*SE_OF_MEAN, strict=True))
+    se_over_mean = x[:, ses] > x[:, means]
+    flagged = below.any(axis=1) | above.any(axis=1) | lonely_zero.any(axis=1) | se_over_mean.any(axis=1)
+    result: list[list[str]] = [[] for _ in range(len(x))]
+    for i in np.flatnonzero(flagged):
+        row, warnings = x[i], result[i]
+        for j in np.flatnonzero(below[i] | above[i]):
+            word, limit, bound = ("below", "minimum", low[j]) if below[i, j] else ("above", "maximum", high[j])
+            warnings.append(f"{FEATURE_NAMES[j]}={row[j]:g} is {word} the training {limit} {bound:g}")
+        for k in np.flatnonzero(lonely_zero[i]):
+            stat = STATISTICS_ORDER[k]
             warnings.append(
                 f"concavity_{stat} and concave_points_{stat} are zero together in all training rows; "
-                f"here only one is ({concavity:g}, {points:g})"
+                f"here only one is ({row[_CONCAVITY[k]]:g}, {row[_POINTS[k]]:g})"
             )
-    for mean_i, se_i in SE_OF_MEAN:
-        if row[se_i] > row[mean_i]:
+        for k in np.flatnonzero(se_over_mean[i]):
             warnings.append(
-                f"{FEATURE_NAMES[se_i]} ({row[se_i]:g}) exceeds {FEATURE_NAMES[mean_i]} "
-                f"({row[mean_i]:g}); check the columns"
+                f"{FEATURE_NAMES[ses[k]]} ({row[ses[k]]:g}) exceeds {FEATURE_NAMES[means[k]]} "
+                f"({row[means[k]]:g}); check the columns"
             )
-    return warnings
+    return result

@@ -63,6 +63,7 @@ def test_json_with_explanations(tmp_path: Path, artifact_dir: Path, dataset: dat
     first = document["predictions"][0]
     assert first["operating_point"] == "screening"
     assert len(first["explanation"]["contributions"]) == 30
+    assert len(first["explanation"]["top"]) == 5
 
 
 def test_missing_model_is_a_clear_error(

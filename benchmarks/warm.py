@@ -1,0 +1,91 @@
+"""Warm latency of the Lambda handler, in process, with real API Gateway events.
+
+    python -m benchmarks.warm --model artifacts/model [--calls 2000] [--json FILE]
+
+Prints p50 and p99 in milliseconds for one prediction, one with explanation, and a batch of 1000,
+each through the full path: event -> Mangum -> FastAPI -> validation -> Predictor -> JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import os
+import statistics
+import sys
+import time
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Context:
+    function_name: str = "wdbc-classifier"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:wdbc-classifier"
+    aws_request_id: str = "bench"
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": statistics.median(ordered),
+        "p99_ms": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+        "calls": len(ordered),
+    }
+
+
+def measure(handler: Any, event: dict[str, Any], calls: int) -> dict[str, float]:
+    sink = io.StringIO()
+    timings = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        with redirect_stdout(sink):  # Powertools' EMF lines go to stdout; keep them off the terminal
+            answer = handler(event, Context())
+        timings.append((time.perf_counter() - started) * 1e3)
+        if answer["statusCode"] != 200:
+            raise RuntimeError(f"benchmark request failed: {answer['body'][:300]}")
+        sink.seek(0)
+        sink.truncate()
+    return percentiles(timings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=Path("artifacts/model"))
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    os.environ["MODEL_DIR"] = str(args.model)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    logging.disable(logging.INFO)
+
+    from handler.lambda_function import handler
+    from infra.events import event
+
+    manifest = json.loads((args.model / "manifest.json").read_text())
+    row = manifest["examples"]["malignant"]["features"]
+    cases = {
+        "predict": (event("v2", "POST", "/predict", {"features": row}), args.calls),
+        "predict_explain": (event("v2", "POST", "/predict", {"features": row, "explain": True}), args.calls),
+        "batch_1000": (event("v2", "POST", "/predict/batch", {"instances": [row] * 1000}), max(20, args.calls // 50)),
+    }
+    figures: dict[str, Any] = {"model_version": manifest["model_version"], "kind": manifest["model"]["kind"]}
+    for name, (e, calls) in cases.items():
+        measure(handler, e, 5)  # warm-up
+        figures[name] = measure(handler, e, calls)
+    sys.stdout.write(f"{'case':<18}{'p50 ms':>10}{'p99 ms':>10}{'calls':>8}\n")
+    for name in cases:
+        f = figures[name]
+        sys.stdout.write(f"{name:<18}{f['p50_ms']:>10.3f}{f['p99_ms']:>10.3f}{f['calls']:>8}\n")
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
