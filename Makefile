@@ -12,7 +12,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 EVENT ?= events/predict-v2.json
 
-.PHONY: run serve train test lint typecheck invoke sam-venv clean
+ARCH ?= x86_64
+
+.PHONY: run serve train test lint typecheck invoke sam-venv sam-build clean
 
 $(BIN)/.installed: requirements.txt requirements-train.txt requirements-dev.txt
 	@test -n "$(PY313)" || { echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -30,6 +32,12 @@ $(SAM_VENV)/bin/.installed: requirements-sam.txt
 	touch $@
 
 sam-venv: $(SAM_VENV)/bin/.installed
+
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/bin/.installed: requirements-checkov.txt
+	$(PY313) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
 
 ## The main job: train with the default profile unless an artifact exists, then serve the API locally.
 run: $(ARTIFACT)/manifest.json serve
@@ -50,6 +58,20 @@ $(ARTIFACT)/manifest.json: | $(BIN)/.installed
 train: $(BIN)/.installed
 	$(BIN)/python -m training --profile $(PROFILE) --seed $(SEED) --out $(ARTIFACT)
 
+## `sam build` runs these (BuildMethod: makefile, in source); ARTIFACTS_DIR is where SAM wants the result.
+build-ClassifierFunction: | $(BIN)/.installed
+	$(BIN)/python -m infra.build function --out "$(ARTIFACTS_DIR)"
+
+build-DependenciesLayer: | $(BIN)/.installed
+	$(BIN)/python -m infra.build deps --arch $(ARCH) --out "$(ARTIFACTS_DIR)"
+
+build-ModelLayer: $(ARTIFACT)/manifest.json
+	$(BIN)/python -m training.package $(ARTIFACT) --out "$(ARTIFACTS_DIR)"
+
+## Build function and layers into .aws-sam/build without Docker (ARCH=x86_64|arm64).
+sam-build: $(SAM_VENV)/bin/.installed $(ARTIFACT)/manifest.json
+	$(SAM_VENV)/bin/sam build --build-in-source
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,7 +80,7 @@ typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
 ## All tests: lint, types, then every test layer.
-test: lint typecheck $(SAM_VENV)/bin/.installed
+test: lint typecheck $(SAM_VENV)/bin/.installed $(CHECKOV_VENV)/bin/.installed
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 clean:

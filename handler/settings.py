@@ -6,6 +6,17 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+# Every variable read below; template.yaml's Globals sets each of them.
+ENVIRONMENT = (
+    "MODEL_DIR",
+    "LOG_LEVEL",
+    "MAX_BATCH_SIZE",
+    "MAX_BODY_BYTES",
+    "CORS_ORIGINS",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+)
+
 
 class SettingsError(ValueError):
     """An environment variable holds a value the function cannot use."""

@@ -1,0 +1,140 @@
+"""Build the function and its dependencies layer for Lambda, bytecode precompiled.
+
+    python -m infra.build function --out DIR
+    python -m infra.build deps --out DIR [--arch x86_64|arm64]
+
+SAM's python builder writes no bytecode, and a read-only /opt without .pyc cold-starts 2.5 times
+slower, so both are compiled here with unchecked-hash pycs (file timestamps cannot invalidate
+them). The dependencies come from requirements.txt as binary wheels for the target platform.
+Must run under Python 3.13, the runtime's version, so that the bytecode matches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import json
+import logging
+import py_compile
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNTIME = (3, 13)
+PLATFORMS = {
+    "x86_64": ["manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64"],
+    "arm64": ["manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64"],
+}
+FUNCTION_PACKAGES = ("handler", "model")
+# Test suites and tooling the function never imports.
+STRIP = ("tests", "testing/_private", "__pycache__")
+STRIP_FILES = ("*.pyi", "py.typed")
+log = logging.getLogger("infra.build")
+
+
+class BuildError(RuntimeError):
+    """The build cannot produce what Lambda needs."""
+
+
+def _check_interpreter() -> None:
+    if sys.version_info[:2] != RUNTIME:
+        raise BuildError(
+            f"build with Python {RUNTIME[0]}.{RUNTIME[1]} (the Lambda runtime's), not {sys.version.split()[0]}: "
+            "bytecode is version-specific"
+        )
+
+
+def compile_tree(directory: Path) -> int:
+    """Precompile every .py below `directory`; returns the number of files compiled."""
+    ok = compileall.compile_dir(
+        directory,
+        quiet=1,
+        workers=0,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    if not ok:
+        raise BuildError(f"compileall failed below {directory}")
+    return sum(1 for _ in directory.rglob("*.pyc"))
+
+
+def tree_size(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+
+
+def zip_tree(directory: Path, target: Path) -> int:
+    """A deterministic zip of `directory` (sorted entries, fixed timestamps); returns its size."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(str(path.relative_to(directory)), date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return target.stat().st_size
+
+
+def build_function(out: Path) -> dict[str, int]:
+    """handler/ and model/ sources with their bytecode, nothing else."""
+    _check_interpreter()
+    out.mkdir(parents=True, exist_ok=True)
+    for package in FUNCTION_PACKAGES:
+        shutil.rmtree(out / package, ignore_errors=True)
+        shutil.copytree(ROOT / package, out / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return {"files_compiled": compile_tree(out), "bytes": tree_size(out)}
+
+
+def strip(site: Path) -> int:
+    """Remove test suites, stubs and stale bytecode; returns bytes removed."""
+    before = tree_size(site)
+    for pattern in STRIP:
+        for path in sorted(site.glob(f"*/**/{pattern}"), reverse=True):
+            if path.is_dir():
+                shutil.rmtree(path)
+    for pattern in STRIP_FILES:
+        for path in site.rglob(pattern):
+            path.unlink()
+    shutil.rmtree(site / "bin", ignore_errors=True)
+    return before - tree_size(site)
+
+
+def build_deps(out: Path, arch: str, requirements: Path = ROOT / "requirements.txt") -> dict[str, int]:
+    """requirements.txt as binary wheels for python3.13 on `arch`, under out/python."""
+    _check_interpreter()
+    site = out / "python"
+    shutil.rmtree(site, ignore_errors=True)
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+        "--target", str(site), "--implementation", "cp", "--python-version", f"{RUNTIME[0]}.{RUNTIME[1]}",
+        "--only-binary=:all:", "--upgrade", "-r", str(requirements),
+    ]  # fmt: skip
+    for platform in PLATFORMS[arch]:
+        command += ["--platform", platform]
+    subprocess.run(command, check=True)
+    removed = strip(site)
+    return {"files_compiled": compile_tree(site), "bytes": tree_size(site), "bytes_stripped": removed}
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("function", "deps"))
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--arch", choices=sorted(PLATFORMS), default="x86_64")
+    parser.add_argument("--zip", type=Path, default=None, help="also write a deterministic zip here")
+    args = parser.parse_args(argv)
+    try:
+        report = build_function(args.out) if args.what == "function" else build_deps(args.out, args.arch)
+    except (BuildError, subprocess.CalledProcessError) as err:
+        log.error("%s", err)
+        return 2
+    if args.zip is not None:
+        report["zip_bytes"] = zip_tree(args.out, args.zip)
+    sys.stdout.write(json.dumps({"what": args.what, "arch": args.arch, **report}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Lay a `sam build` output out as Lambda does, for running under the emulator without a container.
+
+Lambda puts each layer under /opt (a layer's python/ on sys.path, our model at /opt/model) and the
+function's code in /var/task. Here PYTHONPATH stands in for /opt/python and MODEL_DIR for /opt/model;
+the interpreter is a bare Python 3.13 with only the runtime client (awslambdaric) added, as in
+Lambda's managed runtime.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.build import tree_size
+
+RUNTIME_CLIENT = "awslambdaric==4.2.2"
+
+
+@dataclass(frozen=True)
+class Layout:
+    python: str
+    code: Path
+    layers: tuple[Path, ...]
+    model_dir: Path
+
+
+def base_interpreter() -> str:
+    """The Python 3.13 this virtual environment was made from: no site-packages of ours."""
+    return str(getattr(sys, "_base_executable", sys.executable))
+
+
+def runtime_client(target: Path) -> Path:
+    """awslambdaric in its own folder, standing in for the client inside Lambda's runtime."""
+    if not (target / "awslambdaric").exists():
+        subprocess.run(
+            [base_interpreter(), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "--target", str(target), RUNTIME_CLIENT],
+            check=True,
+        )  # fmt: skip
+    return target
+
+
+def from_sam_build(build_dir: Path, scratch: Path) -> Layout:
+    return Layout(
+        python=base_interpreter(),
+        code=build_dir / "ClassifierFunction",
+        layers=(build_dir / "DependenciesLayer" / "python", runtime_client(scratch / "runtime-client")),
+        model_dir=build_dir / "ModelLayer" / "model",
+    )
+
+
+def sizes(build_dir: Path) -> dict[str, int]:
+    """Unzipped bytes of the function and each layer of a build."""
+    return {part.name: tree_size(part) for part in sorted(build_dir.iterdir()) if part.is_dir()}

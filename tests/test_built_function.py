@@ -1,0 +1,90 @@
+"""The thing tested is the thing deployed: `sam build` output under the Lambda emulator, and its size."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra import build
+from infra.emulator import running
+from infra.events import event
+from infra.lambda_layout import Layout, from_sam_build, sizes
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1_000_000
+ELF_MACHINES = {62: "x86_64", 183: "aarch64"}
+
+
+@pytest.fixture(scope="module")
+def sam_build(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    build_dir = tmp_path_factory.mktemp("sam") / "build"
+    env = {**os.environ, "ARTIFACT": str(artifact_dir)}
+    result = subprocess.run(
+        [str(ROOT / ".venv-sam" / "bin" / "sam"), "build", "--build-in-source", "--build-dir", str(build_dir)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    yield build_dir
+
+
+def test_built_function_answers_under_the_emulator(
+    sam_build: Path, tmp_path: Path, examples: dict[str, dict[str, float]]
+) -> None:
+    # GIVEN the sam build output laid out as Lambda does, on a bare Python 3.13
+    layout: Layout = from_sam_build(sam_build, tmp_path)
+    assert not list(layout.code.glob("*/tests")), "only handler/ and model/ ship"
+    assert {p.name for p in layout.code.iterdir()} == {"handler", "model"}
+    with running(
+        python=layout.python, code=layout.code, layers=layout.layers, model_dir=layout.model_dir,
+        env={"PYTHONNOUSERSITE": "1"}, log_path=tmp_path / "rie.log",
+    ) as emulator:  # fmt: skip
+        # WHEN a real API Gateway event arrives
+        answer = emulator.invoke(event("v2", "POST", "/predict", {"features": examples["malignant"], "explain": True}))
+        health = emulator.invoke(event("v1", "GET", "/health", content_type=None, stage_in_path=True))
+        log = emulator.log()
+    # THEN it answers correctly, from the bytecode that was shipped
+    assert answer.status == 200 and answer.payload["statusCode"] == 200, log[-3000:]
+    body = json.loads(answer.payload["body"])
+    assert body["label"] == "malignant" and len(body["explanation"]["contributions"]) == 30
+    assert json.loads(health.payload["body"])["status"] == "ok"
+    assert "sklearn" not in log and "Traceback" not in log
+
+
+def test_bytecode_is_precompiled_unchecked(sam_build: Path) -> None:
+    for part in ("ClassifierFunction", "DependenciesLayer"):
+        sources = list((sam_build / part).rglob("*.py"))
+        compiled = list((sam_build / part).rglob("*.cpython-313.pyc"))
+        assert len(compiled) >= len(sources) > 0, part
+        flags = int.from_bytes(compiled[0].read_bytes()[4:8], "little")
+        assert flags == 0b01, "unchecked-hash pyc: bit 0 set (hash based), bit 1 clear (not checked)"
+
+
+def test_sizes_within_budget(sam_build: Path, tmp_path: Path) -> None:
+    unzipped = sizes(sam_build)
+    zipped = {name: build.zip_tree(sam_build / name, tmp_path / f"{name}.zip") for name in unzipped}
+    assert set(unzipped) == {"ClassifierFunction", "DependenciesLayer", "ModelLayer"}
+    assert sum(unzipped.values()) <= 100 * MB, unzipped
+    assert sum(zipped.values()) <= 35 * MB, zipped
+    deps = sam_build / "DependenciesLayer" / "python"
+    for heavy in ("sklearn", "scipy", "joblib", "pandas", "boto3"):
+        assert not (deps / heavy).exists(), heavy
+
+
+def _elf_machine(path: Path) -> str:
+    header = path.read_bytes()[:20]
+    return ELF_MACHINES.get(int.from_bytes(header[18:20], "little"), "other")
+
+
+def test_arm64_dependencies_are_all_aarch64(tmp_path: Path) -> None:
+    report = build.build_deps(tmp_path / "arm64", "arm64")
+    shared = [p for p in (tmp_path / "arm64" / "python").rglob("*") if p.is_file() and (".so" in p.name)]
+    assert shared, "numpy and pydantic_core ship compiled code"
+    machines = {_elf_machine(p) for p in shared}
+    assert machines == {"aarch64"}, machines
+    assert report["bytes"] <= 100 * MB

@@ -1,0 +1,130 @@
+"""template.yaml through sam validate --lint, cfn-lint, checkov and the SAM translator."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
+SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
+
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+
+
+@cache
+def translated(*overrides: str) -> dict[str, Any]:
+    result = _run(str(SAM_PYTHON), "-m", "infra.translate", *overrides)
+    assert result.returncode == 0, result.stderr[-3000:]
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def _of_type(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def test_sam_validate_lint() -> None:
+    result = _run(str(ROOT / ".venv-sam" / "bin" / "sam"), "validate", "--lint", "--template", "template.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_cfn_lint() -> None:
+    result = _run(str(ROOT / ".venv-sam" / "bin" / "cfn-lint"), "template.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_checkov_has_no_failed_check_and_every_skip_is_justified() -> None:
+    result = _run(str(ROOT / ".venv-checkov" / "bin" / "checkov"), "-f", "template.yaml", "--framework",
+                  "cloudformation", "--skip-download", "--output", "json")  # fmt: skip
+    report = json.loads(result.stdout)
+    summary = report["summary"]
+    assert summary["failed"] == 0, [c["check_id"] for c in report["results"]["failed_checks"]]
+    assert summary["passed"] > 0
+    for skipped in report["results"]["skipped_checks"]:
+        assert len(skipped["check_result"].get("suppress_comment", "")) > 40, skipped["check_id"]
+
+
+def test_function_with_both_layers() -> None:
+    template = translated()
+    [function] = _of_type(template, "AWS::Lambda::Function").values()
+    props = function["Properties"]
+    assert props["Runtime"] == "python3.13"
+    assert props["Handler"] == "handler.lambda_function.handler"
+    assert props["MemorySize"] == {"Ref": "MemorySize"} and props["Timeout"] == {"Ref": "Timeout"}
+    assert props["Architectures"] == [{"Ref": "Architecture"}]
+    assert props["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": {"Ref": "FunctionLogGroup"}}
+    layers = _of_type(template, "AWS::Lambda::LayerVersion")
+    assert sorted(ref["Ref"] for ref in props["Layers"]) == sorted(layers)
+    assert {name.rstrip("0123456789abcdef") for name in layers} == {"DependenciesLayer", "ModelLayer"}
+    for layer in layers.values():
+        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert props["Environment"]["Variables"]["MODEL_DIR"] == "/opt/model"
+    defaults = template["Parameters"]
+    assert defaults["MemorySize"]["Default"] == 1024 and defaults["Architecture"]["AllowedValues"] == [
+        "x86_64",
+        "arm64",
+    ]
+
+
+def test_settings_in_globals_match_the_settings_object() -> None:
+    from handler.settings import ENVIRONMENT
+
+    [function] = _of_type(translated(), "AWS::Lambda::Function").values()
+    assert set(function["Properties"]["Environment"]["Variables"]) == set(ENVIRONMENT)
+    source = (ROOT / "handler" / "settings.py").read_text()
+    assert set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', source) + re.findall(r'_int\("([A-Z_]+)"', source)) == set(
+        ENVIRONMENT
+    )
+
+
+def test_api_routes_throttling_and_access_logs() -> None:
+    template = translated()
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"] for r in _of_type(template, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert set(routes) == {"POST /predict", "POST /predict/batch", "GET /health", "GET /model", "GET /docs",
+                           "GET /openapi.json", "GET /"}  # fmt: skip
+    for route in routes.values():
+        assert route["AuthorizationType"] == {"Fn::If": ["UseIam", "AWS_IAM", "NONE"]}
+    [stage] = _of_type(template, "AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["DefaultRouteSettings"]
+    assert settings["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}
+    access = stage["Properties"]["AccessLogSettings"]
+    assert access["DestinationArn"] == {"Fn::GetAtt": ["AccessLogGroup", "Arn"]}
+    fields = json.loads(access["Format"])
+    assert {"requestId", "status", "latencyMs", "routeKey"} <= set(fields)
+    [integration] = _of_type(template, "AWS::ApiGatewayV2::Integration").values()
+    assert integration["Properties"]["PayloadFormatVersion"] == "2.0"
+
+
+def test_log_retention_alarms_and_outputs() -> None:
+    template = translated()
+    groups = _of_type(template, "AWS::Logs::LogGroup")
+    assert {g["Properties"]["RetentionInDays"]["Ref"] for g in groups.values()} == {"LogRetentionDays"}
+    alarms = {
+        a["Properties"]["MetricName"]: a["Properties"] for a in _of_type(template, "AWS::CloudWatch::Alarm").values()
+    }
+    assert alarms["5xx"]["Namespace"] == "AWS/ApiGateway"
+    assert alarms["Duration"]["ExtendedStatistic"] == "p99"
+    assert {"ApiUrl", "FunctionName", "ModelLayerArn"} <= set(template["Outputs"])
+
+
+def test_snapstart_and_auth_follow_their_parameters() -> None:
+    [function] = _of_type(translated(), "AWS::Lambda::Function").values()
+    assert function["Properties"]["SnapStart"] == {"ApplyOn": {"Fn::If": ["UseSnapStart", "PublishedVersions", "None"]}}
+    assert _of_type(translated(), "AWS::Lambda::Alias"), "SnapStart applies to published versions: an alias is needed"
+    conditions = translated()["Conditions"]
+    assert conditions["UseIam"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "AWS_IAM"]}

@@ -1,0 +1,88 @@
+"""Package a model artifact as a Lambda layer: the model under /opt/model.
+
+    python -m training.package ARTIFACT_DIR --out DIR [--zip FILE]
+
+Refuses an artifact that fails its own checks (checksum, format, shapes, a prediction and an
+explanation of its own examples). Writes DIR/model/{manifest.json, model.npz[, MODEL_CARD.md]},
+and with --zip a deterministic zip beside its sha256 and a layer.json describing it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infra.build import tree_size, zip_tree
+from model import artifact
+from model.errors import ModelError
+from model.predictor import Predictor
+from model.schema import FEATURE_NAMES
+
+LAYER_FILES = (artifact.MANIFEST, artifact.ARRAYS, "MODEL_CARD.md")
+log = logging.getLogger("training.package")
+
+
+class PackageError(ModelError):
+    """The artifact may not be shipped."""
+
+
+def self_check(directory: Path) -> Predictor:
+    """Load the artifact and use it as the function will; any failure refuses the package."""
+    predictor = Predictor.load(directory)
+    examples = predictor.manifest["examples"]
+    x = np.array([[examples[name]["features"][f] for f in FEATURE_NAMES] for name in ("benign", "malignant")])
+    predictions = predictor.predict(x, explain=True)
+    labels = [p.label for p in predictions]
+    if labels != ["benign", "malignant"]:
+        raise PackageError(f"the model misclassifies its own examples (benign, malignant) as {labels}")
+    return predictor
+
+
+def package(source: Path, out: Path, zip_path: Path | None = None) -> dict[str, Any]:
+    predictor = self_check(source)
+    target = out / "model"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name in LAYER_FILES:
+        if (source / name).exists():
+            shutil.copy2(source / name, target / name)
+    Predictor.load(target)  # what was copied is what was checked
+    report: dict[str, Any] = {
+        "model_version": predictor.version,
+        "model_npz_sha256": predictor.manifest["files"][artifact.ARRAYS],
+        "files": sorted(p.name for p in target.iterdir()),
+        "bytes": tree_size(out),
+    }
+    if zip_path is not None:
+        report["zip_bytes"] = zip_tree(out, zip_path)
+        report["zip_sha256"] = artifact.sha256_bytes(zip_path.read_bytes())
+        zip_path.with_name(zip_path.name + ".sha256").write_text(f"{report['zip_sha256']}  {zip_path.name}\n")
+        zip_path.with_name("layer.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("artifact", type=Path, help="artifact directory written by python -m training")
+    parser.add_argument("--out", type=Path, required=True, help="layer directory (its model/ is /opt/model)")
+    parser.add_argument("--zip", type=Path, default=None, help="also write the layer as a zip here")
+    args = parser.parse_args(argv)
+    try:
+        report = package(args.artifact, args.out, args.zip)
+    except ModelError as err:
+        log.error("refusing to package %s: %s", args.artifact, err)
+        return 2
+    sys.stdout.write(json.dumps(report) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
