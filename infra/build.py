@@ -30,7 +30,7 @@ PLATFORMS = {
 }
 FUNCTION_PACKAGES = ("handler", "model")
 # Test suites and tooling the function never imports.
-STRIP = ("tests", "testing/_private", "__pycache__")
+STRIP = ("tests", "__pycache__")
 STRIP_FILES = ("*.pyi", "py.typed")
 log = logging.getLogger("infra.build")
 
@@ -100,7 +100,9 @@ def strip(site: Path) -> int:
     return before - tree_size(site)
 
 
-def build_deps(out: Path, arch: str, requirements: Path = ROOT / "requirements.txt") -> dict[str, int]:
+def build_deps(
+    out: Path, arch: str, requirements: Path = ROOT / "requirements.txt", strip_tests: bool = True
+) -> dict[str, int]:
     """requirements.txt as binary wheels for python3.13 on `arch`, under out/python."""
     _check_interpreter()
     site = out / "python"
@@ -113,7 +115,7 @@ def build_deps(out: Path, arch: str, requirements: Path = ROOT / "requirements.t
     for platform in PLATFORMS[arch]:
         command += ["--platform", platform]
     subprocess.run(command, check=True)
-    removed = strip(site)
+    removed = strip(site) if strip_tests else 0
     return {"files_compiled": compile_tree(site), "bytes": tree_size(site), "bytes_stripped": removed}
 
 

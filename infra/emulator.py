@@ -82,6 +82,24 @@ class Emulator:
             payload = raw.decode(errors="replace")
         return Invocation(status, payload, seconds, self.init_duration_ms())
 
+    def runtime_stats(self) -> dict[str, float]:
+        """CPU seconds and peak RSS (MB) of the runtime process the emulator started, so far."""
+        # The emulator is a Go program: any of its threads may be the runtime's parent.
+        children = [
+            pid
+            for task in Path(f"/proc/{self.process.pid}/task").iterdir()
+            for pid in (task / "children").read_text().split()
+        ]
+        if not children:
+            return {}
+        pid = children[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        cpu = (int(fields[11]) + int(fields[12])) / ticks
+        status = Path(f"/proc/{pid}/status").read_text()
+        peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+        return {"cpu_s": cpu, "peak_rss_mb": peak_kb / 1024}
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -102,6 +120,7 @@ def running(
     env: Mapping[str, str] | None = None,
     log_path: Path | None = None,
     startup_timeout: float = 30.0,
+    handler: str = HANDLER,
 ) -> Iterator[Emulator]:
     """Start the emulator with the handler; stop it on exit. Yields once it accepts connections."""
     rie = find_rie()
@@ -125,7 +144,7 @@ def running(
                 str(rie),
                 "--runtime-interface-emulator-address", f"127.0.0.1:{rie_port}",
                 "--runtime-api-address", f"127.0.0.1:{api_port}",
-                python, "-m", "awslambdaric", HANDLER,
+                python, "-m", "awslambdaric", handler,
             ],
             cwd=str(code),
             env=environment,
