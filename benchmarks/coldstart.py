@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import statistics
 import sys
@@ -111,6 +112,23 @@ def cold_start(variant: Variant, request: dict[str, Any], log_dir: Path) -> dict
     return {"wall_s": wall, "init_ms": init_ms or float("nan"), **stats}
 
 
+def warm_billed_ms(variant: Variant, request: dict[str, Any], log_dir: Path, calls: int = 200) -> dict[str, float]:
+    """Lambda's own Duration and Billed Duration of warm calls, from the emulator's REPORT lines."""
+    with running(
+        python=base_interpreter(), code=variant.code, layers=variant.layers, model_dir=variant.model_dir,
+        handler=variant.handler, log_path=log_dir / f"{variant.name}-warm.log",
+    ) as emulator:  # fmt: skip
+        for _ in range(calls + 1):
+            emulator.invoke(request)
+        log = emulator.log()
+    reports = re.findall(r"\tDuration: ([\d.]+) ms\tBilled Duration: (\d+) ms", log)[1:]  # the first call is cold
+    return {
+        "duration_ms_median": statistics.median(float(d) for d, _ in reports),
+        "billed_ms_median": statistics.median(float(b) for _, b in reports),
+        "calls": len(reports),
+    }
+
+
 def summarise(samples: list[dict[str, float]]) -> dict[str, Any]:
     out: dict[str, Any] = {"runs": len(samples)}
     for key in samples[0]:
@@ -138,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     results["ratio_ours_to_conventional"] = ours / conventional
     results["ratio_ours_to_conventional_bytecode"] = ours / results["conventional_bytecode"]["wall_s"]["median"]
     results["sizes_bytes"] = sizes
+    results["warm_under_emulator"] = warm_billed_ms(variants[0], request, args.work)
     header = f"{'variant':<24}{'wall s':>16}{'init ms':>18}{'cpu s':>8}{'peak MB':>9}\n"
     sys.stdout.write(header)
     for name in samples:

@@ -13,10 +13,16 @@ metrics = Metrics(namespace=_settings.metrics_namespace, service=_settings.servi
 
 
 def record_predictions(benign: int, malignant: int, indeterminate: int, out_of_distribution: int) -> None:
-    metrics.add_metric(name="PredictionsBenign", unit=MetricUnit.Count, value=benign)
-    metrics.add_metric(name="PredictionsMalignant", unit=MetricUnit.Count, value=malignant)
-    metrics.add_metric(name="Indeterminate", unit=MetricUnit.Count, value=indeterminate)
-    metrics.add_metric(name="OutOfDistribution", unit=MetricUnit.Count, value=out_of_distribution)
+    """Counts by label and flag; zero counts are left out (CloudWatch sums what is there)."""
+    counts = {
+        "PredictionsBenign": benign,
+        "PredictionsMalignant": malignant,
+        "Indeterminate": indeterminate,
+        "OutOfDistribution": out_of_distribution,
+    }
+    for name, value in counts.items():
+        if value:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def record_latency(milliseconds: float) -> None:

@@ -12,6 +12,7 @@ FloatArray = NDArray[np.float64]
 STATISTICS_ORDER = ("mean", "se", "worst")
 _CONCAVITY = np.array([INDEX[f"concavity_{stat}"] for stat in STATISTICS_ORDER])
 _POINTS = np.array([INDEX[f"concave_points_{stat}"] for stat in STATISTICS_ORDER])
+_MEANS, _WORSTS = (np.array(indices) for indices in zip(*WORST_OF_MEAN, strict=True))
 
 
 def _field(prefix: str, name: str) -> str:
@@ -24,6 +25,8 @@ def violations(x: FloatArray, prefix: str = "") -> list[Violation]:
     Vectorised over the rows: only offending cells cost Python work.
     """
     x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    if np.isfinite(x).all() and (x >= 0).all() and (x[:, _WORSTS] >= x[:, _MEANS]).all():
+        return []  # the common case, in four array operations
     found: list[Violation] = []
     with np.errstate(invalid="ignore"):
         not_finite = ~np.isfinite(x)
@@ -36,7 +39,7 @@ def violations(x: FloatArray, prefix: str = "") -> list[Violation]:
         else:
             message = f"{field} must be >= 0 (a size, count or ratio of an image), got {v}"
             found.append(Violation(field, "non_negative", v, message))
-    means, worsts = (np.array(idx) for idx in zip(*WORST_OF_MEAN, strict=True))
+    means, worsts = _MEANS, _WORSTS
     swapped = (x[:, worsts] < x[:, means]) & ~bad_rows[:, None]
     for i, k in zip(*np.nonzero(swapped), strict=True):
         row_prefix = prefix.format(i=i)

@@ -1,0 +1,117 @@
+"""Reliability drills: a long soak, a handler timeout, a broken model fixed in place, concurrent load."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from infra.emulator import running
+from infra.events import event
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_soak_100000_invocations_without_drift(artifact_dir: Path, tmp_path: Path) -> None:
+    # GIVEN 100,000 in-process invocations mixing valid, explained, batch and bad requests
+    out = tmp_path / "soak.json"
+    command = [sys.executable, "-m", "benchmarks.soak", "--model", str(artifact_dir), "--calls", "100000"]
+    subprocess.run([*command, "--json", str(out)], cwd=ROOT, check=True, capture_output=True, timeout=1200)
+    result = json.loads(out.read_text())
+    # THEN every answer is the expected one, and peak RSS grows at most 5 MB after the 10,000th call
+    assert result["unexpected"] == 0, result["statuses"]
+    assert sum(result["statuses"].values()) == 100_000
+    assert "500" not in result["statuses"]
+    assert result["drift_mb"] <= 5.0, result
+
+
+def test_emulator_recovers_after_a_handler_timeout(
+    artifact_dir: Path, tmp_path: Path, examples: dict[str, dict[str, float]]
+) -> None:
+    slow = event("v2", "POST", "/predict/batch", {"instances": [examples["malignant"]] * 1000, "explain": True})
+    good = event("v2", "POST", "/predict", {"features": examples["benign"]})
+    with running(
+        model_dir=artifact_dir, env={"AWS_LAMBDA_FUNCTION_TIMEOUT": "1"}, log_path=tmp_path / "rie.log"
+    ) as emu:
+        # WHEN a request runs past the 1 s timeout THEN the emulator reports it
+        timed_out = emu.invoke(slow)
+        assert "Task timed out" in json.dumps(timed_out.payload) or timed_out.status != 200, timed_out.payload
+        # AND the next request is answered correctly by a fresh runtime
+        answer = emu.invoke(good)
+        log = emu.log()
+    assert answer.status == 200 and json.loads(answer.payload["body"])["label"] == "benign"
+    assert log.count("INIT START") >= 2
+
+
+def test_corrupt_model_fails_loudly_and_a_fixed_one_recovers(
+    artifact_dir: Path, tmp_path: Path, examples: dict[str, dict[str, float]]
+) -> None:
+    model = Path(shutil.copytree(artifact_dir, tmp_path / "model"))
+    original = (model / "model.npz").read_bytes()
+    (model / "model.npz").write_bytes(original[:-64] + bytes(64))
+    request = event("v2", "POST", "/predict", {"features": examples["malignant"]})
+    with running(model_dir=model, log_path=tmp_path / "rie.log") as emu:
+        # GIVEN a damaged model WHEN the function starts THEN init fails with the checksum named
+        broken = emu.invoke(request)
+        assert broken.status == 502
+        assert "has sha256" in emu.log() and "model failed to load" in emu.log()
+        # WHEN the file is restored THEN the next invocation initialises and answers
+        (model / "model.npz").write_bytes(original)
+        fixed = emu.invoke(request)
+    assert fixed.status == 200 and json.loads(fixed.payload["body"])["label"] == "malignant"
+
+
+def test_concurrent_requests_against_uvicorn_workers(
+    artifact_dir: Path, tmp_path: Path, examples: dict[str, dict[str, float]]
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "MODEL_DIR": str(artifact_dir), "LOG_LEVEL": "WARNING"}
+    command = [sys.executable, "-m", "uvicorn", "handler.lambda_function:app", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", "2", "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    with (tmp_path / "uvicorn.log").open("wb") as log:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, (tmp_path / "uvicorn.log").read_text()
+            time.sleep(0.1)
+        bodies = [
+            {"features": examples["malignant"]},
+            {"features": examples["benign"], "explain": True},
+            {"instances": [examples["benign"], examples["malignant"]] * 10},
+        ]
+
+        def call(i: int) -> int:
+            path = "/predict/batch" if "instances" in bodies[i % 3] else "/predict"
+            with httpx.Client(timeout=30) as client:
+                return client.post(base + path, json=bodies[i % 3]).status_code
+
+        # WHEN 16 clients send 2,000 requests in all, bounded in count and time
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            statuses = list(pool.map(call, range(2000)))
+        elapsed = time.monotonic() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    # THEN none fails
+    assert statuses.count(200) == 2000, {s: statuses.count(s) for s in set(statuses)}
+    assert elapsed < 300
