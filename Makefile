@@ -83,8 +83,12 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
+## Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+/usr/bin/chromium:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 ## All tests: lint, types, then every test layer.
-test: lint typecheck $(SAM_VENV)/bin/.installed $(CHECKOV_VENV)/bin/.installed
+test: lint typecheck $(SAM_VENV)/bin/.installed $(CHECKOV_VENV)/bin/.installed /usr/bin/chromium
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 clean:

@@ -8,13 +8,14 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from handler import errors
 from handler.middleware import BodyGuard
 from handler.observability import logger, record_latency, record_predictions
+from handler.page import Page
 from handler.schemas import BatchResponse, ErrorResponse, Health, PredictResponse, request_models
 from handler.settings import Settings
 from model.predictor import Prediction, Predictor
@@ -138,6 +139,17 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
         return {"status": "ok", "model_loaded": True, "model_version": version, "disclaimer": DISCLAIMER}
 
     card = predictor.card()
+    page = Page(predictor)
+    page_headers = {
+        "content-security-policy": page.csp,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "cache-control": "no-cache",
+    }
+
+    @app.get("/", include_in_schema=False)
+    async def index(request: Request) -> HTMLResponse:
+        return HTMLResponse(page.render(str(request.scope.get("root_path", ""))), headers=page_headers)
 
     @app.get("/model", summary="The model card and feature schema")
     async def model_card() -> dict[str, Any]:

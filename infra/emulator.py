@@ -124,6 +124,9 @@ def running(
 ) -> Iterator[Emulator]:
     """Start the emulator with the handler; stop it on exit. Yields once it accepts connections."""
     rie = find_rie()
+    # The runtime's working directory is the code folder: every path it is given must be absolute.
+    code, layers = code.resolve(), [layer.resolve() for layer in layers]
+    model_dir = model_dir.resolve() if model_dir else None
     api_port, rie_port = _free_port(), _free_port()
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

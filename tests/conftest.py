@@ -5,7 +5,11 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import os
+import socket
+import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +22,8 @@ import pytest
 from handler.settings import get_settings
 from model.predictor import Predictor
 from training import cli, data
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -98,3 +104,34 @@ def invoke(lambda_module: ModuleType) -> Callable[[dict[str, Any]], Answer]:
 def examples(artifact_dir: Path) -> dict[str, dict[str, float]]:
     manifest = json.loads((artifact_dir / "manifest.json").read_text())
     return {name: e["features"] for name, e in manifest["examples"].items()}
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Start the app under uvicorn on a free loopback port; returns its base URL. Stopped after the test."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(model_dir: Path, *extra: str) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "MODEL_DIR": str(model_dir), "LOG_LEVEL": "WARNING"}
+        command = [sys.executable, "-m", "uvicorn", "handler.lambda_function:app", "--host", "127.0.0.1",
+                   "--port", str(port), "--no-access-log", "--log-level", "warning", *extra]  # fmt: skip
+        log = tmp_path / f"uvicorn-{port}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        processes.append(process)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return f"http://127.0.0.1:{port}"
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=20)

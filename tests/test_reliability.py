@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -72,46 +71,25 @@ def test_corrupt_model_fails_loudly_and_a_fixed_one_recovers(
 
 
 def test_concurrent_requests_against_uvicorn_workers(
-    artifact_dir: Path, tmp_path: Path, examples: dict[str, dict[str, float]]
+    serve: Callable[..., str], artifact_dir: Path, examples: dict[str, dict[str, float]]
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "MODEL_DIR": str(artifact_dir), "LOG_LEVEL": "WARNING"}
-    command = [sys.executable, "-m", "uvicorn", "handler.lambda_function:app", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", "2", "--no-access-log", "--log-level", "warning"]  # fmt: skip
-    with (tmp_path / "uvicorn.log").open("wb") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, (tmp_path / "uvicorn.log").read_text()
-            time.sleep(0.1)
-        bodies = [
-            {"features": examples["malignant"]},
-            {"features": examples["benign"], "explain": True},
-            {"instances": [examples["benign"], examples["malignant"]] * 10},
-        ]
+    # GIVEN the app under uvicorn with two worker processes on loopback
+    base = serve(artifact_dir, "--workers", "2")
+    bodies = [
+        {"features": examples["malignant"]},
+        {"features": examples["benign"], "explain": True},
+        {"instances": [examples["benign"], examples["malignant"]] * 10},
+    ]
 
-        def call(i: int) -> int:
-            path = "/predict/batch" if "instances" in bodies[i % 3] else "/predict"
-            with httpx.Client(timeout=30) as client:
-                return client.post(base + path, json=bodies[i % 3]).status_code
+    def call(i: int) -> int:
+        path = "/predict/batch" if "instances" in bodies[i % 3] else "/predict"
+        with httpx.Client(timeout=30) as client:
+            return client.post(base + path, json=bodies[i % 3]).status_code
 
-        # WHEN 16 clients send 2,000 requests in all, bounded in count and time
-        started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            statuses = list(pool.map(call, range(2000)))
-        elapsed = time.monotonic() - started
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    # WHEN 16 clients send 2,000 requests in all, bounded in count and time
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(call, range(2000)))
     # THEN none fails
     assert statuses.count(200) == 2000, {s: statuses.count(s) for s in set(statuses)}
-    assert elapsed < 300
+    assert time.monotonic() - started < 300

@@ -21,7 +21,7 @@ from model import artifact
 from model.csvio import CsvError
 from model.predictor import Predictor
 from model.schema import DISCLAIMER, FEATURES
-from training import data, export, metrics, ood, protocol
+from training import data, export, metrics, ood, protocol, report
 from training.families import BY_NAME, FAMILIES, PROFILES, Family
 
 log = logging.getLogger("training")
@@ -99,6 +99,10 @@ def summarise(splits: list[protocol.SplitResult], family: Family) -> dict[str, A
                 for k in ("coverage_malignant", "coverage_benign", "indeterminate")
             }
             for alpha in splits[0].conformal[family.name]
+        }
+        out["robustness"] = {
+            case: {k: metrics.summary([s.robustness[family.name][case][k] for s in splits]) for k in values}
+            for case, values in splits[0].robustness[family.name].items()
         }
     return out
 
@@ -301,7 +305,7 @@ def train(args: argparse.Namespace) -> Path:
                 }
             )
         )
-        report = {
+        summary = {
             "disclaimer": DISCLAIMER,
             "model_version": predictor.version,
             "profile": profile.name,
@@ -316,8 +320,9 @@ def train(args: argparse.Namespace) -> Path:
             "out_of_distribution": manifest["out_of_distribution"],
             "parity_max_abs_difference": gap,
         }
-        (staging / "metrics.json").write_bytes(artifact.json_bytes(report))
+        (staging / "metrics.json").write_bytes(artifact.json_bytes(summary))
         joblib.dump(final.estimator, staging / "pipeline.joblib")
+        report.write(staging)
         if out.exists():
             shutil.rmtree(out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -329,6 +334,7 @@ def train(args: argparse.Namespace) -> Path:
         f"\nchosen: {chosen.title}, model version {predictor.version}\n"
         f"artifact: {out}/ (manifest.json, model.npz, pipeline.joblib)\n"
         f"metrics:  {out / 'metrics.json'}\n"
+        f"report:   {out / 'report' / 'report.html'} and {out / 'MODEL_CARD.md'}\n"
     )
     return out
 

@@ -55,6 +55,7 @@ class SplitResult:
     operating_points: dict[str, dict[str, dict[str, float]]]
     conformal: dict[str, dict[str, dict[str, float]]]
     ood: dict[str, float]
+    robustness: dict[str, dict[str, dict[str, float]]]
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +101,37 @@ def policy(y: IntArray, oof: FloatArray) -> tuple[dict[str, float], dict[float, 
     return thresholds, conformal
 
 
+NOISE_LEVELS = (0.01, 0.05, 0.10)
+SE_COLUMNS = tuple(range(10, 20))
+
+
+def perturbations(x_train: FloatArray, x_test: FloatArray, seed: int) -> dict[str, FloatArray]:
+    """Test rows under measurement noise (seeded, multiplicative) and with the se block lost."""
+    rng = np.random.default_rng(seed)
+    out = {f"noise_{int(level * 100)}pct": x_test * (1 + level * rng.standard_normal(x_test.shape)).clip(min=0)
+           for level in NOISE_LEVELS}  # fmt: skip
+    lost = x_test.copy()
+    lost[:, SE_COLUMNS] = np.median(x_train[:, SE_COLUMNS], axis=0)
+    out["se_block_replaced_by_medians"] = lost
+    return out
+
+
+def robustness(
+    fitted: Fitted, y: IntArray, cases: dict[str, FloatArray], threshold: float, bounds: tuple[float, float]
+) -> dict[str, dict[str, float]]:
+    """Accuracy and sensitivity at `threshold` and the indeterminate share, for each perturbed copy."""
+    out = {}
+    for name, x in cases.items():
+        p = fitted.probability(x)
+        sens, _ = metrics.rates(y, p, threshold)
+        out[name] = {
+            "accuracy": float(np.mean((p >= threshold) == (y == 1))),
+            "sensitivity": sens,
+            "indeterminate": metrics.conformal_outcome(y, p, bounds)["indeterminate"],
+        }
+    return out
+
+
 def run_split(
     families: tuple[Family, ...],
     x: FloatArray,
@@ -115,6 +147,8 @@ def run_split(
     probability, params, scores = {}, {}, {}
     operating: dict[str, dict[str, dict[str, float]]] = {}
     conformal: dict[str, dict[str, dict[str, float]]] = {}
+    robust: dict[str, dict[str, dict[str, float]]] = {}
+    cases = {"clean": x[test], **perturbations(x[train], x[test], split_seed)}
     for family in families:
         fitted = fit_family(family, x[train], y[train], profile, split_seed)
         p = fitted.probability(x[test])
@@ -129,6 +163,7 @@ def run_split(
             conformal[family.name] = {
                 str(alpha): metrics.conformal_outcome(y[test], p, bounds) for alpha, bounds in sets.items()
             }
+            robust[family.name] = robustness(fitted, y[test], cases, thresholds["balanced"], sets[0.05])
     return SplitResult(
         repeat,
         fold,
@@ -139,6 +174,7 @@ def run_split(
         operating,
         conformal,
         ood.evaluate(x[train], y[train], x[test], split_seed),
+        robust,
     )
 
 

@@ -1,0 +1,106 @@
+"""The page at GET /: a form generated from the feature schema, served with a strict CSP.
+
+Everything the page needs is inline in one response (no CDN, no fonts), so it works offline and
+behind any stage prefix; the Content-Security-Policy allows exactly its own script and style, by hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+from importlib import resources
+from typing import Any
+
+from model.predictor import Predictor
+from model.schema import DISCLAIMER, FEATURES, STATISTICS, WORST_OF_MEAN, Feature
+
+STAT_TITLES = {"mean": "Mean over the nuclei", "se": "Standard error", "worst": "Worst (mean of the three largest)"}
+
+
+def _asset(name: str) -> str:
+    return resources.files("handler").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def _hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def _field(feature: Feature, low: float, high: float) -> str:
+    name = html.escape(feature.name)
+    return (
+        f'<div class="field"><label for="f-{name}">{name}</label>'
+        f'<input id="f-{name}" name="{name}" type="number" step="any" min="0" required inputmode="decimal" '
+        f'aria-describedby="h-{name} e-{name}">'
+        f'<span class="hint" id="h-{name}">{html.escape(feature.description)} Unit: {html.escape(feature.unit)}. '
+        f"Training range {low:g} to {high:g}.</span>"
+        f'<span class="error" id="e-{name}" role="alert"></span></div>'
+    )
+
+
+class Page:
+    """The rendered page and its CSP, built once per cold start from the loaded model."""
+
+    def __init__(self, predictor: Predictor) -> None:
+        manifest = predictor.manifest
+        ranges = {f["name"]: (f["training_min"], f["training_max"]) for f in manifest["features"]}
+        data: dict[str, Any] = {
+            "features": [{"name": f.name, "description": f.description} for f in FEATURES],
+            "aliases": {a.lower(): f.name for f in FEATURES for a in (f.name, *f.aliases)},
+            "examples": {k: v["features"] for k, v in manifest["examples"].items()},
+            "worst_of_mean": [[FEATURES[m].name, FEATURES[w].name] for m, w in WORST_OF_MEAN],
+        }
+        fieldsets = "".join(
+            f'<fieldset><legend>{STAT_TITLES[stat]}</legend><div class="grid">'
+            + "".join(_field(f, *ranges[f.name]) for f in FEATURES if f.statistic == stat)
+            + "</div></fieldset>"
+            for stat, *_ in STATISTICS
+        )
+        options = "".join(
+            f'<option value="{html.escape(name)}">{html.escape(name)} (threshold {t:.3f})</option>'
+            for name, t in predictor.operating_points.items()
+        )
+        self._script, self._style = _asset("page.js"), _asset("page.css")
+        self._schema = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+        self._body = f"""<main>
+<h1>WDBC breast-tumour classifier</h1>
+<p>Model {html.escape(predictor.version)}: a calibrated {html.escape(manifest["model"]["title"])} over the 30 nuclear
+features of the Wisconsin Diagnostic Breast Cancer data, with exact per-feature explanations.
+<a href="docs">API documentation</a>.</p>
+<form id="predict-form" novalidate>
+<div class="toolbar">
+<button type="button" class="secondary" id="fill-benign">Fill a benign example</button>
+<button type="button" class="secondary" id="fill-malignant">Fill a malignant example</button>
+<label for="operating-point">Operating point</label><select id="operating-point">{options}</select>
+<label><input type="checkbox" id="explain" checked> explain</label>
+</div>
+{fieldsets}
+<div class="toolbar"><button type="submit" id="submit">Classify</button></div>
+<p id="status" role="status" aria-live="polite"></p>
+</form>
+<section class="panel" id="result" aria-live="polite"></section>
+<section class="panel"><h2>Several rows at once</h2>
+<form id="csv-form"><label for="csv">Paste CSV rows: with a header in any accepted naming style (radius_mean,
+mean radius, concave points_mean), or 30 values per row in schema order (32 with id and diagnosis first).</label>
+<textarea id="csv" spellcheck="false"></textarea>
+<div class="toolbar"><button type="submit" id="csv-submit">Classify the rows</button></div>
+<p id="csv-status" role="status" aria-live="polite"></p></form>
+<div id="batch-result"></div></section>
+</main>"""
+        self.csp = (
+            f"default-src 'none'; script-src {_hash(self._script)}; style-src {_hash(self._style)}; "
+            "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        )
+
+    def render(self, root_path: str) -> str:
+        """The page for a request under `root_path` (the API Gateway stage prefix, or empty)."""
+        return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>WDBC classifier: research proof of concept</title><link rel="icon" href="data:,"><style>{self._style}</style></head>
+<body data-api="{html.escape(root_path)}">
+<p class="disclaimer" role="note">{html.escape(DISCLAIMER)}</p>
+{self._body}
+<script type="application/json" id="schema">{self._schema}</script>
+<script>{self._script}</script>
+</body></html>"""

@@ -1,0 +1,234 @@
+"use strict";
+(function () {
+  const schema = JSON.parse(document.getElementById("schema").textContent);
+  const api = document.body.dataset.api || "";
+  const form = document.getElementById("predict-form");
+  const result = document.getElementById("result");
+  const status = document.getElementById("status");
+  const names = schema.features.map((f) => f.name);
+  const SVG = "http://www.w3.org/2000/svg";
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function input(name) { return document.getElementById("f-" + name); }
+
+  function clearErrors() {
+    for (const name of names) {
+      input(name).removeAttribute("aria-invalid");
+      document.getElementById("e-" + name).textContent = "";
+    }
+    status.textContent = "";
+  }
+
+  function fieldError(name, message) {
+    const box = input(name);
+    if (!box) return false;
+    box.setAttribute("aria-invalid", "true");
+    const slot = document.getElementById("e-" + name);
+    slot.textContent = slot.textContent ? slot.textContent + " " + message : message;
+    return true;
+  }
+
+  function fill(example) {
+    clearErrors();
+    for (const name of names) input(name).value = String(schema.examples[example][name]);
+    status.textContent = "Filled a real " + example + " row from the training data.";
+  }
+
+  // Mirrors the server's hard rules; the server stays the authority.
+  function clientCheck(values) {
+    const problems = [];
+    for (const name of names) {
+      const raw = input(name).value.trim();
+      const v = Number(raw);
+      if (raw === "" ) problems.push([name, "required"]);
+      else if (!Number.isFinite(v)) problems.push([name, "must be a finite number"]);
+      else if (v < 0) problems.push([name, "must be >= 0"]);
+      else values[name] = v;
+    }
+    for (const [mean, worst] of schema.worst_of_mean) {
+      if (values[mean] !== undefined && values[worst] !== undefined && values[worst] < values[mean]) {
+        problems.push([worst, "must be >= " + mean]);
+      }
+    }
+    return problems;
+  }
+
+  function bars(explanation, limit) {
+    const entries = Object.entries(explanation.contributions)
+      .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, limit);
+    const biggest = Math.max(...entries.map((e) => Math.abs(e[1])), 1e-12);
+    const rowH = 22, width = 640, mid = 330, half = 150;
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", `0 0 ${width} ${rowH * entries.length + 10}`);
+    svg.setAttribute("class", "bars");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "Largest contributions to the log-odds of malignancy");
+    entries.forEach(([name, value], i) => {
+      const w = (Math.abs(value) / biggest) * half;
+      const rect = document.createElementNS(SVG, "rect");
+      rect.setAttribute("x", String(value >= 0 ? mid : mid - w));
+      rect.setAttribute("y", String(i * rowH + 4));
+      rect.setAttribute("width", String(Math.max(w, 1)));
+      rect.setAttribute("height", String(rowH - 6));
+      rect.setAttribute("fill", value >= 0 ? "#D55E00" : "#0072B2");
+      rect.setAttribute("class", "bar");
+      const label = document.createElementNS(SVG, "text");
+      label.setAttribute("x", String(value >= 0 ? mid - 6 : mid + 6));
+      label.setAttribute("y", String(i * rowH + rowH - 6));
+      label.setAttribute("text-anchor", value >= 0 ? "end" : "start");
+      label.setAttribute("font-size", "12");
+      label.textContent = `${name} ${value >= 0 ? "+" : "\u2212"}${Math.abs(value).toFixed(3)}`;
+      svg.append(rect, label);
+    });
+    const axis = document.createElementNS(SVG, "line");
+    for (const [k, v] of Object.entries({ x1: mid, x2: mid, y1: 0, y2: rowH * entries.length + 6, stroke: "#333" })) {
+      axis.setAttribute(k, String(v));
+    }
+    svg.append(axis);
+    return svg;
+  }
+
+  function describe(p, container) {
+    const label = el("p", { class: "result-label label-" + p.label }, p.label === "malignant" ? "Malignant" : "Benign");
+    const pct = (100 * p.probability_malignant).toFixed(1);
+    const gauge = el("div", { class: "gauge", role: "meter", "aria-valuemin": "0", "aria-valuemax": "100",
+      "aria-valuenow": pct, "aria-label": "Probability of malignancy" });
+    const needle = el("div", { class: "needle" });
+    needle.style.left = `calc(${pct}% - .125rem)`;
+    const mark = el("span", { class: "threshold" }, "threshold " + p.threshold.toFixed(3));
+    mark.style.left = (100 * p.threshold).toFixed(1) + "%";
+    gauge.append(needle, mark);
+    container.append(label,
+      el("p", { class: "probability" }, `Probability of malignancy ${pct}% (calibrated). Confidence in this label ${(100 * p.confidence).toFixed(1)}%.`),
+      gauge,
+      el("p", {}, `Operating point: ${p.operating_point} (malignant when the probability is at least ${p.threshold.toFixed(3)}).`));
+    if (p.indeterminate) {
+      container.append(el("p", { class: "warning" },
+        `Indeterminate: at the ${(100 * (1 - p.alpha)).toFixed(0)}% level the model cannot tell benign from malignant (its prediction set is {${p.prediction_set.join(", ")}}).`));
+    }
+    if (p.out_of_distribution) {
+      container.append(el("p", { class: "warning" },
+        "Out of distribution: this row is unlike the training data, so the answer should be disregarded."));
+    }
+    for (const w of p.warnings) container.append(el("p", { class: "warning" }, "Warning: " + w));
+    if (p.explanation) {
+      const e = p.explanation;
+      container.append(el("h3", {}, "Why: the largest contributions"),
+        el("p", {}, `Base value ${e.base_value.toFixed(3)} log-odds; the contributions add up to ${e.log_odds.toFixed(3)}. Vermillion pushes towards malignant, blue towards benign.`),
+        bars(e, 10));
+    }
+  }
+
+  function showServerError(status_code, body) {
+    const error = (body && body.error) || { detail: "The server answered " + status_code + "." };
+    let placed = 0;
+    for (const v of error.violations || []) {
+      const m = /^features\.(.+)$/.exec(v.field);
+      if (m && fieldError(m[1], v.message)) placed += 1;
+    }
+    status.textContent = `Error ${status_code}: ${error.detail}`;
+    return placed;
+  }
+
+  async function post(path, payload) {
+    const response = await fetch(api + path, { method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify(payload) });
+    let body = null;
+    try { body = await response.json(); } catch (_) { body = null; }
+    return [response.status, body];
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors();
+    result.replaceChildren();
+    const values = {};
+    const problems = clientCheck(values);
+    if (problems.length) {
+      for (const [name, message] of problems) fieldError(name, name + " " + message + ".");
+      status.textContent = "Please correct the highlighted fields.";
+      input(problems[0][0]).focus();
+      return;
+    }
+    for (const name of names) if (values[name] === undefined) values[name] = Number(input(name).value);
+    const payload = { features: values, explain: document.getElementById("explain").checked,
+      operating_point: document.getElementById("operating-point").value };
+    status.textContent = "Asking the model\u2026";
+    try {
+      const [code, body] = await post("/predict", payload);
+      if (code !== 200) { showServerError(code, body); return; }
+      status.textContent = "";
+      describe(body, result);
+      result.append(el("p", { class: "disclaimer-inline" }, body.disclaimer));
+    } catch (err) {
+      status.textContent = "The request failed: " + err;
+    }
+  });
+
+  function parseCsv(text) {
+    const rows = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l).map((l) => l.split(",").map((c) => c.trim()));
+    if (!rows.length) throw new Error("paste at least one row");
+    let header = null;
+    if (rows[0].some((c) => c !== "" && !Number.isFinite(Number(c)) && !/^[MB]$/i.test(c))) header = rows.shift();
+    return rows.map((cells, i) => {
+      const record = {};
+      if (header) {
+        header.forEach((h, j) => {
+          const name = schema.aliases[h.toLowerCase()];
+          if (name) record[name] = Number(cells[j]);
+        });
+      } else {
+        const numbers = cells.length === 32 ? cells.slice(2) : cells;
+        if (numbers.length !== names.length) throw new Error(`row ${i + 1}: ${cells.length} values; expected 30 (or 32 with id and diagnosis first)`);
+        names.forEach((name, j) => { record[name] = Number(numbers[j]); });
+      }
+      return record;
+    });
+  }
+
+  document.getElementById("csv-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const out = document.getElementById("batch-result");
+    const csvStatus = document.getElementById("csv-status");
+    out.replaceChildren();
+    csvStatus.textContent = "";
+    let instances;
+    try { instances = parseCsv(document.getElementById("csv").value); } catch (err) {
+      csvStatus.textContent = "Cannot read the rows: " + err.message; return;
+    }
+    const [code, body] = await post("/predict/batch", { instances, explain: document.getElementById("explain").checked,
+      operating_point: document.getElementById("operating-point").value });
+    if (code !== 200) {
+      const error = (body && body.error) || { detail: "The server answered " + code + "." };
+      csvStatus.textContent = `Error ${code}: ${error.detail}`;
+      return;
+    }
+    const table = el("table", { id: "batch-table" });
+    const head = el("tr");
+    for (const h of ["row", "label", "P(malignant)", "flags", "details"]) head.append(el("th", { scope: "col" }, h));
+    table.append(head);
+    body.predictions.forEach((p, i) => {
+      const tr = el("tr", { class: "batch-row" });
+      const flags = [p.indeterminate ? "indeterminate" : "", p.out_of_distribution ? "out of distribution" : ""].filter(Boolean).join(", ");
+      const details = el("details");
+      details.append(el("summary", {}, "show"));
+      describe(p, details);
+      tr.append(el("td", {}, String(i + 1)), el("td", { class: "label-" + p.label }, p.label),
+        el("td", {}, p.probability_malignant.toFixed(4)), el("td", {}, flags || "none"));
+      const cell = el("td");
+      cell.append(details);
+      tr.append(cell);
+      table.append(tr);
+    });
+    out.append(table, el("p", {}, body.disclaimer));
+  });
+
+  document.getElementById("fill-benign").addEventListener("click", () => fill("benign"));
+  document.getElementById("fill-malignant").addEventListener("click", () => fill("malignant"));
+})();

@@ -1,0 +1,200 @@
+"""The page in headless Chromium (Debian's), driven by Playwright against the app on loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "test-artifacts" / "browser"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run",
+        "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is not installed: `make test` installs it (apt-get install chromium)")
+    with playwright.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    problems: list[str] = []
+    # A refused request logs "Failed to load resource" by design; anything else is a fault of the page.
+    tab.on(
+        "console", lambda m: problems.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None
+    )
+    tab.on("pageerror", lambda e: problems.append(str(e)))
+    tab.problems = problems
+    yield tab
+    context.close()
+
+
+def _shot(tab: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _classify_malignant(tab: Any) -> None:
+    tab.click("#fill-malignant")
+    tab.click("#submit")
+    tab.wait_for_selector("#result .result-label")
+
+
+def test_classify_a_malignant_example(serve: Callable[..., str], artifact_dir: Path, page: Any) -> None:
+    base = serve(artifact_dir)
+    response = page.goto(base + "/")
+    # THEN the page comes with a strict CSP, and the disclaimer is visible without scrolling
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'sha256-" in csp and "http" not in csp
+    box = page.locator(".disclaimer").bounding_box()
+    assert box["y"] + box["height"] <= 900 and "not a diagnostic tool" in page.inner_text(".disclaimer")
+    # WHEN the malignant example is filled and submitted
+    _classify_malignant(page)
+    # THEN the label, the probability and a chart with bars appear
+    assert page.inner_text("#result .result-label") == "Malignant"
+    assert "Probability of malignancy" in page.inner_text("#result .probability")
+    assert page.locator("#result svg.bars rect.bar").count() == 10
+    assert page.get_attribute("#result .gauge", "aria-valuenow")
+    _shot(page, "malignant")
+    assert page.problems == []
+
+
+def test_negative_value_shows_its_error_next_to_the_field(
+    serve: Callable[..., str], artifact_dir: Path, page: Any
+) -> None:
+    page.goto(serve(artifact_dir) + "/")
+    page.click("#fill-benign")
+    page.fill("#f-radius_mean", "-1")
+    page.click("#submit")
+    assert "must be >= 0" in page.inner_text("#e-radius_mean")
+    assert page.get_attribute("#f-radius_mean", "aria-invalid") == "true"
+    assert page.inner_text("#result") == ""
+    _shot(page, "negative-value")
+
+
+def test_three_csv_rows_give_a_table_of_three(
+    serve: Callable[..., str], artifact_dir: Path, page: Any, examples: dict[str, dict[str, float]]
+) -> None:
+    page.goto(serve(artifact_dir) + "/")
+    manifest = json.loads((artifact_dir / "manifest.json").read_text())
+    kaggle = [f["aliases"][1] for f in manifest["features"]]
+    rows = [examples["benign"], examples["malignant"], examples["benign"]]
+    csv = ",".join(kaggle) + "\n" + "\n".join(",".join(str(r[f["name"]]) for f in manifest["features"]) for r in rows)
+    page.fill("#csv", csv)
+    page.click("#csv-submit")
+    page.wait_for_selector("#batch-table")
+    assert page.locator("#batch-table tr.batch-row").count() == 3
+    labels = page.locator("#batch-table tr.batch-row td:nth-child(2)").all_inner_texts()
+    assert labels == ["benign", "malignant", "benign"]
+    page.locator("#batch-table summary").nth(1).click()
+    assert page.locator("#batch-table details[open] svg.bars rect.bar").count() == 10
+    _shot(page, "batch")
+
+
+def test_works_with_explain_off(serve: Callable[..., str], artifact_dir: Path, page: Any) -> None:
+    page.goto(serve(artifact_dir) + "/")
+    page.uncheck("#explain")
+    _classify_malignant(page)
+    assert page.locator("#result svg.bars").count() == 0
+    assert page.inner_text("#result .result-label") == "Malignant"
+
+
+@pytest.mark.parametrize("status", [413, 415, 422])
+def test_keeps_working_when_the_server_refuses(
+    serve: Callable[..., str], artifact_dir: Path, page: Any, status: int
+) -> None:
+    page.goto(serve(artifact_dir) + "/")
+    violation = {"field": "features.texture_mean", "rule": "finite", "value": "nan",
+                 "message": "features.texture_mean must be a finite number"}  # fmt: skip
+    body = {"error": {"status": status, "title": "refused", "detail": f"refused with {status}",
+                      "violations": [violation] if status == 422 else []}, "disclaimer": "x"}  # fmt: skip
+    page.route("**/predict", lambda route: route.fulfill(status=status, content_type="application/json",
+                                                          body=json.dumps(body)))  # fmt: skip
+    page.click("#fill-malignant")
+    page.click("#submit")
+    page.wait_for_function("document.getElementById('status').textContent.includes('Error')")
+    assert f"Error {status}" in page.inner_text("#status")
+    if status == 422:
+        assert "finite" in page.inner_text("#e-texture_mean")
+    # AND once the server answers again, the page works
+    page.unroute("**/predict")
+    page.click("#submit")
+    page.wait_for_selector("#result .result-label")
+    assert page.problems == []
+
+
+@pytest.fixture
+def staged(lambda_module: Any) -> Iterator[str]:
+    """The app as API Gateway's named stage presents it: the path keeps /prod, root_path says so.
+
+    This is what handler.lambda_function's stage-aware Mangum adapters produce from real events; uvicorn's
+    own --root-path expects a proxy to have stripped the prefix, which API Gateway does not do.
+    """
+    import socket
+    import threading
+
+    import uvicorn
+
+    app = lambda_module.app
+
+    async def stage(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (scope["path"] == "/prod" or scope["path"].startswith("/prod/")):
+            scope = {**scope, "root_path": "/prod"}
+        await app(scope, receive, send)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(stage, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_page_under_a_stage_prefix(staged: str, page: Any) -> None:
+    page.goto(staged + "/prod/")
+    assert page.get_attribute("body", "data-api") == "/prod"
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    _classify_malignant(page)
+    assert any(url.endswith("/prod/predict") for url in requests)
+    assert page.inner_text("#result .result-label") == "Malignant"
+    docs = page.evaluate("document.querySelector(\"a[href='docs']\").href")
+    assert docs.endswith("/prod/docs") and page.request.get(docs).status == 200
+    _shot(page, "stage-prefix")
+    assert page.problems == []
+
+
+def test_phone_sized_screen_and_keyboard(serve: Callable[..., str], artifact_dir: Path, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True)
+    tab = context.new_page()
+    tab.goto(serve(artifact_dir) + "/")
+    assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+    tab.focus("#fill-malignant")
+    tab.keyboard.press("Enter")
+    tab.focus("#submit")
+    tab.keyboard.press("Enter")
+    tab.wait_for_selector("#result .result-label")
+    labels = tab.evaluate("[...document.querySelectorAll('input[type=number]')].every(i => i.labels.length === 1)")
+    assert labels
+    _shot(tab, "phone")
+    context.close()
