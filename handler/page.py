@@ -97,7 +97,8 @@ mean radius, concave points_mean), or 30 values per row in schema order (32 with
         """The page for a request under `root_path` (the API Gateway stage prefix, or empty)."""
         return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>WDBC classifier: research proof of concept</title><link rel="icon" href="data:,"><style>{self._style}</style></head>
+<title>WDBC classifier: research proof of concept</title><link rel="icon" href="data:,">
+<style>{self._style}</style></head>
 <body data-api="{html.escape(root_path)}">
 <p class="disclaimer" role="note">{html.escape(DISCLAIMER)}</p>
 {self._body}
