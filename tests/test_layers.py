@@ -29,7 +29,7 @@ def layer_zip(artifact_dir: Path, tmp_path: Path) -> Path:
 def test_package_lays_the_model_out_under_opt_model(layer_zip: Path, tmp_path: Path, artifact_dir: Path) -> None:
     with zipfile.ZipFile(layer_zip) as archive:
         names = sorted(archive.namelist())
-        assert names == ["model/manifest.json", "model/model.npz"]
+        assert names == ["model/MODEL_CARD.md", "model/manifest.json", "model/model.npz"]
         assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in archive.infolist())
     meta = json.loads((layer_zip.parent / "layer.json").read_text())
     assert meta["model_version"] == json.loads((artifact_dir / "manifest.json").read_text())["model_version"]
