@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from infra import build
-from infra.emulator import running
+from infra.emulator import HANDLER
 from infra.events import event
-from infra.lambda_layout import base_interpreter, runtime_client
+from infra.lambda_layout import Layout, base_interpreter, runtime_client
 from training import package
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,10 +35,7 @@ CONVENTIONAL = Path(__file__).resolve().parent / "conventional"
 @dataclass(frozen=True)
 class Variant:
     name: str
-    code: Path
-    layers: tuple[Path, ...]
-    model_dir: Path
-    handler: str
+    layout: Layout
 
 
 def _without_bytecode(source: Path, target: Path) -> Path:
@@ -70,13 +67,15 @@ def prepare(model: Path, work: Path) -> tuple[list[Variant], dict[str, dict[str,
     ours_deps_plain = _without_bytecode(ours_deps, work / "ours" / "deps-nopyc")
     base_fn_plain = _without_bytecode(base_fn, work / "conv" / "function-nopyc")
     base_deps_plain = _without_bytecode(base_deps, work / "conv" / "deps-nopyc")
-    ours_handler, base_handler = "handler.lambda_function.handler", "lambda_function.handler"
+    ours_handler, base_handler, python = HANDLER, "lambda_function.handler", base_interpreter()
     variants = [
-        Variant("ours", ours_fn, (ours_deps / "python", client), ours_model / "model", ours_handler),
-        Variant("ours_no_bytecode", ours_fn_plain, (ours_deps_plain / "python", client), ours_model / "model",
-                ours_handler),
-        Variant("conventional", base_fn_plain, (base_deps_plain / "python", client), base_model, base_handler),
-        Variant("conventional_bytecode", base_fn, (base_deps / "python", client), base_model, base_handler),
+        Variant("ours", Layout(python, ours_fn, (ours_deps / "python", client), ours_model / "model", ours_handler)),
+        Variant("ours_no_bytecode", Layout(python, ours_fn_plain, (ours_deps_plain / "python", client),
+                                           ours_model / "model", ours_handler)),
+        Variant("conventional", Layout(python, base_fn_plain, (base_deps_plain / "python", client), base_model,
+                                       base_handler)),
+        Variant("conventional_bytecode", Layout(python, base_fn, (base_deps / "python", client), base_model,
+                                                base_handler)),
     ]  # fmt: skip
     sizes = {
         "ours": {
@@ -99,10 +98,7 @@ def prepare(model: Path, work: Path) -> tuple[list[Variant], dict[str, dict[str,
 
 def cold_start(variant: Variant, request: dict[str, Any], log_dir: Path) -> dict[str, float]:
     started = time.perf_counter()
-    with running(
-        python=base_interpreter(), code=variant.code, layers=variant.layers, model_dir=variant.model_dir,
-        handler=variant.handler, env={"PYTHONNOUSERSITE": "1"}, log_path=log_dir / f"{variant.name}.log",
-    ) as emulator:  # fmt: skip
+    with variant.layout.start(log_dir / f"{variant.name}.log") as emulator:
         answer = emulator.invoke(request)
         wall = time.perf_counter() - started
         stats = emulator.runtime_stats()
@@ -114,10 +110,7 @@ def cold_start(variant: Variant, request: dict[str, Any], log_dir: Path) -> dict
 
 def warm_billed_ms(variant: Variant, request: dict[str, Any], log_dir: Path, calls: int = 200) -> dict[str, float]:
     """Lambda's own Duration and Billed Duration of warm calls, from the emulator's REPORT lines."""
-    with running(
-        python=base_interpreter(), code=variant.code, layers=variant.layers, model_dir=variant.model_dir,
-        handler=variant.handler, log_path=log_dir / f"{variant.name}-warm.log",
-    ) as emulator:  # fmt: skip
+    with variant.layout.start(log_dir / f"{variant.name}-warm.log") as emulator:
         for _ in range(calls + 1):
             emulator.invoke(request)
         log = emulator.log()

@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import logging
-import os
 import resource
 import sys
 import time
@@ -21,6 +19,9 @@ from collections import Counter
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
+
+from benchmarks.warm import load_handler
+from infra.events import LocalContext, event
 
 CHECKPOINT = 10_000
 
@@ -35,13 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    os.environ["MODEL_DIR"] = str(args.model)
-    os.environ["LOG_LEVEL"] = "WARNING"
-    logging.disable(logging.INFO)
-
-    from benchmarks.warm import Context
-    from handler.lambda_function import handler
-    from infra.events import event
+    handler = load_handler(args.model)
 
     manifest = json.loads((args.model / "manifest.json").read_text())
     benign, malignant = (manifest["examples"][k]["features"] for k in ("benign", "malignant"))
@@ -66,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     with redirect_stdout(sink):
         for i in range(1, args.calls + 1):
             request, expected = mix[i % len(mix)]
-            status = handler(request, Context())["statusCode"]
+            status = handler(request, LocalContext())["statusCode"]
             statuses[status] += 1
             unexpected += status != expected
             if i % 1000 == 0:

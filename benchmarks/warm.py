@@ -17,17 +17,20 @@ import statistics
 import sys
 import time
 from contextlib import redirect_stdout
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.events import LocalContext, event
 
-@dataclass
-class Context:
-    function_name: str = "wdbc-classifier"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:wdbc-classifier"
-    aws_request_id: str = "bench"
+
+def load_handler(model: Path) -> Any:
+    """handler.lambda_function.handler, initialised on `model` with request logging off."""
+    os.environ["MODEL_DIR"] = str(model)
+    os.environ["LOG_LEVEL"] = "WARNING"
+    logging.disable(logging.INFO)
+    from handler.lambda_function import handler
+
+    return handler
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -45,7 +48,7 @@ def measure(handler: Any, event: dict[str, Any], calls: int) -> dict[str, float]
     for _ in range(calls):
         started = time.perf_counter()
         with redirect_stdout(sink):  # Powertools' EMF lines go to stdout; keep them off the terminal
-            answer = handler(event, Context())
+            answer = handler(event, LocalContext())
         timings.append((time.perf_counter() - started) * 1e3)
         if answer["statusCode"] != 200:
             raise RuntimeError(f"benchmark request failed: {answer['body'][:300]}")
@@ -60,12 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    os.environ["MODEL_DIR"] = str(args.model)
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    logging.disable(logging.INFO)
-
-    from handler.lambda_function import handler
-    from infra.events import event
+    handler = load_handler(args.model)
 
     manifest = json.loads((args.model / "manifest.json").read_text())
     row = manifest["examples"]["malignant"]["features"]

@@ -12,11 +12,22 @@ import base64
 import copy
 import json
 import sys
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
+
+
+@dataclass
+class LocalContext:
+    """The attributes of a Lambda context that Powertools reads, for calling the handler in process."""
+
+    function_name: str = "wdbc-classifier"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:wdbc-classifier"
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
 
 
 @cache

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from infra.build import tree_size
+from infra.emulator import HANDLER, Emulator, running
 
 RUNTIME_CLIENT = "awslambdaric==4.2.2"
 
@@ -24,6 +26,14 @@ class Layout:
     code: Path
     layers: tuple[Path, ...]
     model_dir: Path
+    handler: str = HANDLER
+
+    def start(self, log_path: Path, env: dict[str, str] | None = None) -> AbstractContextManager[Emulator]:
+        """The emulator running this layout's handler, no user site-packages."""
+        return running(
+            python=self.python, code=self.code, layers=self.layers, model_dir=self.model_dir, handler=self.handler,
+            env={"PYTHONNOUSERSITE": "1", **(env or {})}, log_path=log_path,
+        )  # fmt: skip
 
 
 def base_interpreter() -> str:

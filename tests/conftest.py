@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from handler.settings import get_settings
+from infra.events import LocalContext
 from model.predictor import Predictor
 from training import cli, data
 
@@ -53,16 +54,6 @@ def malignant_row(dataset: data.Dataset) -> np.ndarray:
     return dataset.x[np.flatnonzero(dataset.y == 1)[0]].copy()
 
 
-@dataclass
-class FakeContext:
-    """The attributes of a Lambda context that Powertools reads."""
-
-    function_name: str = "wdbc-classifier"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:wdbc-classifier"
-    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-
-
 @pytest.fixture(scope="session")
 def lambda_module(artifact_dir: Path) -> Iterator[ModuleType]:
     """handler.lambda_function imported as Lambda would, with MODEL_DIR at the session's artifact."""
@@ -89,7 +80,7 @@ class Answer:
 @pytest.fixture
 def invoke(lambda_module: ModuleType) -> Callable[[dict[str, Any]], Answer]:
     def call(event: dict[str, Any]) -> Answer:
-        out = lambda_module.handler(event, FakeContext())
+        out = lambda_module.handler(event, LocalContext())
         text = out.get("body") or ""
         if out.get("isBase64Encoded"):
             text = base64.b64decode(text).decode()

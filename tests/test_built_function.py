@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from infra import build
-from infra.emulator import running
 from infra.events import event
 from infra.lambda_layout import Layout, from_sam_build, sizes
 
@@ -40,10 +39,7 @@ def test_built_function_answers_under_the_emulator(
     layout: Layout = from_sam_build(sam_build, tmp_path)
     assert not list(layout.code.glob("*/tests")), "only handler/ and model/ ship"
     assert {p.name for p in layout.code.iterdir()} == {"handler", "model"}
-    with running(
-        python=layout.python, code=layout.code, layers=layout.layers, model_dir=layout.model_dir,
-        env={"PYTHONNOUSERSITE": "1"}, log_path=tmp_path / "rie.log",
-    ) as emulator:  # fmt: skip
+    with layout.start(tmp_path / "rie.log") as emulator:
         # WHEN a real API Gateway event arrives
         answer = emulator.invoke(event("v2", "POST", "/predict", {"features": examples["malignant"], "explain": True}))
         health = emulator.invoke(event("v1", "GET", "/health", content_type=None, stage_in_path=True))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from infra.events import event
+from infra.events import LocalContext, event
 from model.predictor import Predictor
 from model.schema import FEATURE_NAMES
 from tests.conftest import Answer
@@ -115,10 +115,8 @@ def test_openapi_documents_schema_and_every_error(invoke: Invoke, artifact_dir: 
 def test_non_api_gateway_events_get_a_clear_error_and_the_function_keeps_serving(
     invoke: Invoke, lambda_module: Any, examples: dict[str, dict[str, float]], event_body: Any
 ) -> None:
-    from tests.conftest import FakeContext
-
     # WHEN the function is invoked directly with something that is not an API Gateway event
-    out = lambda_module.handler(event_body, FakeContext())
+    out = lambda_module.handler(event_body, LocalContext())
     # THEN it answers 400 naming what it expects, and still serves the next real request
     assert out["statusCode"] == 400
     assert "answers API Gateway (REST v1 or HTTP API v2) events" in out["body"]
