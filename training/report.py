@@ -88,14 +88,17 @@ def plot_comparison(d: Inputs) -> Figure:
         colours = [MALIGNANT if n == d.chosen else (BENIGN if d.metrics["families"][n]["deployable"] else GREY)
                    for n in names]  # fmt: skip
         ax.barh(titles, means, xerr=stds, color=colours, capsize=3)
-        ax.set_xlabel(f"{label}, mean +/- SD over outer folds")
+        ax.set_xlabel(label)
         lo = min(m - s for m, s in zip(means, stds, strict=True))
         hi = max(m + s for m, s in zip(means, stds, strict=True))
         ax.set_xlim(max(0.0, lo - (hi - lo) * 0.3), hi + (hi - lo) * 0.1)
         ax.invert_yaxis()
     axes[1].set_yticklabels([])
     axes[2].set_yticklabels([])
-    fig.suptitle("Nested cross-validation: shipped family in vermillion, other deployable in blue, reference in grey")
+    fig.suptitle(
+        "Nested cross-validation, mean and one SD over outer folds: shipped family in vermillion, "
+        "other deployable families in blue, reference families in grey"
+    )
     return fig
 
 
