@@ -37,12 +37,13 @@ def test_soak_100000_invocations_without_drift(artifact_dir: Path, tmp_path: Pat
 def test_emulator_recovers_after_a_handler_timeout(
     artifact_dir: Path, tmp_path: Path, examples: dict[str, dict[str, float]]
 ) -> None:
-    slow = event("v2", "POST", "/predict/batch", {"instances": [examples["malignant"]] * 1000, "explain": True})
+    # About 6 s of explanations against a 3 s timeout; the emulator re-initialises inside the next
+    # invoke, so that one needs room for init (about 1 s) as well.
+    slow = event("v2", "POST", "/predict/batch", {"instances": [examples["malignant"]] * 4000, "explain": True})
     good = event("v2", "POST", "/predict", {"features": examples["benign"]})
-    with running(
-        model_dir=artifact_dir, env={"AWS_LAMBDA_FUNCTION_TIMEOUT": "1"}, log_path=tmp_path / "rie.log"
-    ) as emu:
-        # WHEN a request runs past the 1 s timeout THEN the emulator reports it
+    limits = {"AWS_LAMBDA_FUNCTION_TIMEOUT": "3", "MAX_BATCH_SIZE": "4000", "MAX_BODY_BYTES": str(16 * 2**20)}
+    with running(model_dir=artifact_dir, env=limits, log_path=tmp_path / "rie.log") as emu:
+        # WHEN a request runs past the timeout THEN the emulator reports it
         timed_out = emu.invoke(slow)
         assert "Task timed out" in json.dumps(timed_out.payload) or timed_out.status != 200, timed_out.payload
         # AND the next request is answered correctly by a fresh runtime
