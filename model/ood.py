@@ -8,15 +8,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
+RATIO_CAP = 1e300
 
 
 def distance(arrays: Mapping[str, FloatArray], x: FloatArray) -> FloatArray:
     """Mahalanobis distance of standardised log1p(x / median) under a Ledoit-Wolf precision.
 
-    The ratio is capped at 1e300 so that absurd but finite inputs give a large, finite distance.
+    The ratio is capped at RATIO_CAP so that absurd but finite inputs give a large, finite distance.
     """
-    with np.errstate(over="ignore"):
-        ratio = np.minimum(np.atleast_2d(x) / arrays["ood_median"], 1e300)
+    median = arrays["ood_median"]
+    ratio = np.minimum(np.atleast_2d(x), median * RATIO_CAP) / median
     u = (np.log1p(ratio) - arrays["ood_center"]) / arrays["ood_scale"]
-    squared = np.einsum("nd,de,ne->n", u, arrays["ood_precision"], u)
+    squared = np.sum((u @ arrays["ood_precision"]) * u, axis=1)
     return np.asarray(np.sqrt(np.maximum(squared, 0.0)))

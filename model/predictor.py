@@ -91,13 +91,8 @@ _PLAIN_FIELDS = tuple(f.name for f in fields(Prediction) if f.name != "explanati
 
 
 def _sigmoid(t: FloatArray) -> FloatArray:
-    # Two branches so that neither exp overflows.
-    out = np.empty_like(t)
-    pos = t >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-t[pos]))
-    e = np.exp(t[~pos])
-    out[~pos] = e / (1.0 + e)
-    return out
+    # 1 / (1 + e^-t) as exp(-log(1 + e^-t)): logaddexp never overflows, for any sign of t.
+    return np.asarray(np.exp(-np.logaddexp(0.0, -t)))
 
 
 class Predictor:
@@ -108,6 +103,7 @@ class Predictor:
         self.manifest = art.manifest
         a = art.arrays
         self._mean, self._scale = a["scaler_mean"], a["scaler_scale"]
+        self._x_low, self._x_high = self._mean - Z_LIMIT * self._scale, self._mean + Z_LIMIT * self._scale
         self._intercept = float(a["intercept"])
         self._slope, self._offset = (float(v) for v in a["calibration"])
         self.explainer: Explainer
@@ -140,9 +136,8 @@ class Predictor:
 
     def standardise(self, x: FloatArray) -> FloatArray:
         """(x - mean) / scale, capped at +/- Z_LIMIT so that absurd but finite inputs stay finite."""
-        with np.errstate(over="ignore"):
-            z = (np.atleast_2d(x) - self._mean) / self._scale
-        return np.clip(z, -Z_LIMIT, Z_LIMIT)
+        # Capping x rather than z: the same result, without an overflow to clean up.
+        return np.asarray((np.clip(np.atleast_2d(x), self._x_low, self._x_high) - self._mean) / self._scale)
 
     def log_odds(self, x: FloatArray) -> FloatArray:
         """Calibrated log-odds of malignancy for raw rows x (n, 30)."""

@@ -13,6 +13,7 @@ STATISTICS_ORDER = ("mean", "se", "worst")
 _CONCAVITY = np.array([INDEX[f"concavity_{stat}"] for stat in STATISTICS_ORDER])
 _POINTS = np.array([INDEX[f"concave_points_{stat}"] for stat in STATISTICS_ORDER])
 _MEANS, _WORSTS = (np.array(indices) for indices in zip(*WORST_OF_MEAN, strict=True))
+_SE_MEANS, _SES = (np.array(indices) for indices in zip(*SE_OF_MEAN, strict=True))
 
 
 def _field(prefix: str, name: str) -> str:
@@ -63,28 +64,31 @@ def check_rows(x: FloatArray, prefix: str = "") -> None:
 def soft_warnings(x: FloatArray, low: FloatArray, high: FloatArray) -> list[list[str]]:
     """Plain-language warnings, per row, for values the model has little or no experience of."""
     x = np.atleast_2d(x)
-    below, above = x < low, x > high
-    concavity = x[:, _CONCAVITY] == 0
-    points = x[:, _POINTS] == 0
-    lonely_zero = concavity != points
-    means, ses = (np.array(idx) for idx in zip(*SE_OF_MEAN, strict=True))
-    se_over_mean = x[:, ses] > x[:, means]
-    flagged = below.any(axis=1) | above.any(axis=1) | lonely_zero.any(axis=1) | se_over_mean.any(axis=1)
+    zero = x == 0
+    flags = np.concatenate(
+        [x < low, x > high, zero[:, _CONCAVITY] != zero[:, _POINTS], x[:, _SES] > x[:, _SE_MEANS]], axis=1
+    )
     result: list[list[str]] = [[] for _ in range(len(x))]
-    for i in np.flatnonzero(flagged):
+    d = len(FEATURE_NAMES)
+    for i in np.flatnonzero(flags.any(axis=1)):
         row, warnings = x[i], result[i]
-        for j in np.flatnonzero(below[i] | above[i]):
-            word, limit, bound = ("below", "minimum", low[j]) if below[i, j] else ("above", "maximum", high[j])
-            warnings.append(f"{FEATURE_NAMES[j]}={row[j]:g} is {word} the training {limit} {bound:g}")
-        for k in np.flatnonzero(lonely_zero[i]):
-            stat = STATISTICS_ORDER[k]
-            warnings.append(
-                f"concavity_{stat} and concave_points_{stat} are zero together in all training rows; "
-                f"here only one is ({row[_CONCAVITY[k]]:g}, {row[_POINTS[k]]:g})"
-            )
-        for k in np.flatnonzero(se_over_mean[i]):
-            warnings.append(
-                f"{FEATURE_NAMES[ses[k]]} ({row[ses[k]]:g}) exceeds {FEATURE_NAMES[means[k]]} "
-                f"({row[means[k]]:g}); check the columns"
-            )
+        for k in np.flatnonzero(flags[i]):
+            if k < 2 * d:
+                j = k % d
+                word, limit, bound = ("below", "minimum", low[j]) if k < d else ("above", "maximum", high[j])
+                warnings.append(f"{FEATURE_NAMES[j]}={row[j]:g} is {word} the training {limit} {bound:g}")
+            elif k < 2 * d + len(_CONCAVITY):
+                s = k - 2 * d
+                stat = STATISTICS_ORDER[s]
+                warnings.append(
+                    f"concavity_{stat} and concave_points_{stat} are zero together in all training rows; "
+                    f"here only one is ({row[_CONCAVITY[s]]:g}, {row[_POINTS[s]]:g})"
+                )
+            else:
+                s = k - 2 * d - len(_CONCAVITY)
+                se, mean = _SES[s], _SE_MEANS[s]
+                warnings.append(
+                    f"{FEATURE_NAMES[se]} ({row[se]:g}) exceeds {FEATURE_NAMES[mean]} ({row[mean]:g}); "
+                    "check the columns"
+                )
     return result
