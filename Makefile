@@ -43,7 +43,7 @@ $(CHECKOV_VENV)/bin/.installed: requirements-checkov.txt
 run: $(ARTIFACT)/manifest.json serve
 
 serve: $(ARTIFACT)/manifest.json
-	@echo "model artifact: $(ARTIFACT)/ (metrics: $(ARTIFACT)/metrics.json)"
+	@echo "model artifact: $(ARTIFACT)/ (metrics: $(ARTIFACT)/metrics.json, report: $(ARTIFACT)/report/report.html, card: $(ARTIFACT)/MODEL_CARD.md)"
 	@echo "serving the API at http://$(HOST):$(PORT)/ (docs: http://$(HOST):$(PORT)/docs); Ctrl-C stops"
 	MODEL_DIR=$(ARTIFACT) $(BIN)/uvicorn handler.lambda_function:app --host $(HOST) --port $(PORT) --no-access-log
 
