@@ -82,7 +82,6 @@ class Health(BaseModel):
 
 @dataclass(frozen=True)
 class RequestModels:
-    features: type[BaseModel]
     predict: type[BaseModel]
     batch: type[BaseModel]
 
@@ -143,4 +142,4 @@ def request_models(predictor: Predictor, max_batch_size: int) -> RequestModels:
         ),
         **options,
     )
-    return RequestModels(features, predict, batch)
+    return RequestModels(predict, batch)
