@@ -66,7 +66,7 @@ build-DependenciesLayer: | $(BIN)/.installed
 	$(BIN)/python -m infra.build deps --arch $(ARCH) --out "$(ARTIFACTS_DIR)"
 
 build-ModelLayer: $(ARTIFACT)/manifest.json
-	$(BIN)/python -m training.package $(ARTIFACT) --out "$(ARTIFACTS_DIR)"
+	$(BIN)/python -m infra.package $(ARTIFACT) --out "$(ARTIFACTS_DIR)"
 
 ## Build function and layers into .aws-sam/build without Docker (ARCH=x86_64|arm64).
 sam-build: $(SAM_VENV)/bin/.installed $(ARTIFACT)/manifest.json

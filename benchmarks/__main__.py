@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from infra.local import ROOT
+
 # us-east-1 list prices (AWS Lambda, Amazon API Gateway and Amazon CloudWatch pricing pages).
 PRICE = {
     "lambda_request": 0.20 / 1e6,

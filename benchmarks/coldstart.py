@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra import build
+from infra import build, package
 from infra.emulator import HANDLER
 from infra.events import event
 from infra.lambda_layout import Layout, base_interpreter, runtime_client
-from training import package
+from infra.local import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CONVENTIONAL = Path(__file__).resolve().parent / "conventional"
 
 

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     a = predictor.artifact.arrays
     figures: dict[str, float | int | str] = {
         "model_version": predictor.version,
-        "kind": predictor.artifact.kind,
+        "kind": predictor.manifest.model.kind,
         "support_vectors": int(a["support_vectors"].shape[0]) if "support_vectors" in a else 0,
         "background_size": int(a["background"].shape[0]),
         "ours_ms_per_row_single": statistics.median(one),

@@ -13,8 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from handler.observability import logger, record_validation_error
-from model.errors import ExplanationError, InputError, Violation
-from model.predictor import UnknownOptionError
+from model.errors import ExplanationError, InputError, UnknownOptionError, Violation
 from model.schema import DISCLAIMER, N_FEATURES
 
 MAX_VALUE_CHARS = 80
@@ -50,8 +49,9 @@ def shorten(value: Any) -> Any:
     return f"<{kind}{size}>"
 
 
-def error_response(status: int, detail: str, violations: Sequence[Violation] = ()) -> JSONResponse:
-    body = {
+def error_body(status: int, detail: str, violations: Sequence[Violation] = ()) -> dict[str, Any]:
+    """The one shape of every error answer: {"error": {status, title, detail, violations}, "disclaimer"}."""
+    return {
         "error": {
             "status": status,
             "title": HTTPStatus(status).phrase,
@@ -60,7 +60,10 @@ def error_response(status: int, detail: str, violations: Sequence[Violation] = (
         },
         "disclaimer": DISCLAIMER,
     }
-    return JSONResponse(body, status_code=status)
+
+
+def error_response(status: int, detail: str, violations: Sequence[Violation] = ()) -> JSONResponse:
+    return JSONResponse(error_body(status, detail, violations), status_code=status)
 
 
 def _violations(errors: Sequence[Any]) -> list[Violation]:
@@ -115,7 +118,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(UnknownOptionError)
     async def on_option(request: Request, exc: UnknownOptionError) -> JSONResponse:
         record_validation_error("allowed_value")
-        return error_response(422, str(exc), [Violation(exc.what, "allowed_value", shorten(exc.got), str(exc))])
+        return error_response(422, str(exc), [Violation(exc.option, "allowed_value", shorten(exc.got), str(exc))])
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

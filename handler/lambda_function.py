@@ -7,21 +7,22 @@ line rather than leaving a half-working function.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 from mangum.handlers import APIGateway, HTTPGateway
+from mangum.types import LambdaContext as MangumContext
 from mangum.types import Scope
 
 from handler.app import create_app
+from handler.errors import error_body
 from handler.observability import logger, metrics
 from handler.settings import get_settings
 from model.errors import ArtifactError
 from model.predictor import Predictor
-from model.schema import DISCLAIMER
 
 settings = get_settings()
 try:
@@ -74,11 +75,8 @@ def _not_api_gateway(event: Any) -> dict[str, Any]:
         "this function answers API Gateway (REST v1 or HTTP API v2) events; "
         f"the event had keys {keys}. Call it through the API's URL."
     )
-    body = {
-        "error": {"status": 400, "title": "Bad Request", "detail": detail, "violations": []},
-        "disclaimer": DISCLAIMER,
-    }
-    return {"statusCode": 400, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
+    body = json.dumps(error_body(400, detail))
+    return {"statusCode": 400, "headers": {"content-type": "application/json"}, "body": body}
 
 
 def _is_api_gateway(event: Any) -> bool:
@@ -95,4 +93,5 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
     if not _is_api_gateway(event):
         return _not_api_gateway(event)
-    return asgi(event, context)  # type: ignore[arg-type]  # two typings of the same runtime object
+    # Powertools and Mangum type the same runtime context object with classes of their own.
+    return asgi(event, cast(MangumContext, context))

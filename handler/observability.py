@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handler.settings import get_settings
+from model.predictor import Prediction
 
 _settings = get_settings()
 logger = Logger(service=_settings.service_name, level=_settings.log_level)
 metrics = Metrics(namespace=_settings.metrics_namespace, service=_settings.service_name)
 
 
-def record_predictions(benign: int, malignant: int, indeterminate: int, out_of_distribution: int) -> None:
-    """Counts by label and flag; zero counts are left out (CloudWatch sums what is there)."""
+def record_served(predictions: Sequence[Prediction], milliseconds: float) -> None:
+    """Counts by label and flag (zero counts are left out: CloudWatch sums what is there), and latency."""
+    labels = [p.label for p in predictions]
     counts = {
-        "PredictionsBenign": benign,
-        "PredictionsMalignant": malignant,
-        "Indeterminate": indeterminate,
-        "OutOfDistribution": out_of_distribution,
+        "PredictionsBenign": labels.count("benign"),
+        "PredictionsMalignant": labels.count("malignant"),
+        "Indeterminate": sum(p.indeterminate for p in predictions),
+        "OutOfDistribution": sum(p.out_of_distribution for p in predictions),
     }
     for name, value in counts.items():
         if value:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-
-
-def record_latency(milliseconds: float) -> None:
     metrics.add_metric(name="PredictionLatency", unit=MetricUnit.Milliseconds, value=milliseconds)
+    logger.info("predictions served", extra={"count": len(predictions), "latency_ms": round(milliseconds, 3)})
 
 
 def record_validation_error(*rules: str) -> None:

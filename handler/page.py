@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 from model.predictor import Predictor
-from model.schema import DISCLAIMER, FEATURES, STATISTICS, WORST_OF_MEAN, Feature
+from model.schema import ALIASES, DISCLAIMER, FEATURES, STATISTIC_NAMES, WORST_OF_MEAN, Feature
 
 STAT_TITLES = {"mean": "Mean over the nuclei", "se": "Standard error", "worst": "Worst (mean of the three largest)"}
 
@@ -44,18 +44,18 @@ class Page:
 
     def __init__(self, predictor: Predictor) -> None:
         manifest = predictor.manifest
-        ranges = {f["name"]: (f["training_min"], f["training_max"]) for f in manifest["features"]}
+        ranges = {f.name: (f.training_min, f.training_max) for f in manifest.features}
         data: dict[str, Any] = {
             "features": [{"name": f.name, "description": f.description} for f in FEATURES],
-            "aliases": {a.lower(): f.name for f in FEATURES for a in (f.name, *f.aliases)},
-            "examples": {k: v["features"] for k, v in manifest["examples"].items()},
+            "aliases": ALIASES,
+            "examples": {k: dict(v.features) for k, v in manifest.examples.items()},
             "worst_of_mean": [[FEATURES[m].name, FEATURES[w].name] for m, w in WORST_OF_MEAN],
         }
         fieldsets = "".join(
             f'<fieldset><legend>{STAT_TITLES[stat]}</legend><div class="grid">'
             + "".join(_field(f, *ranges[f.name]) for f in FEATURES if f.statistic == stat)
             + "</div></fieldset>"
-            for stat, *_ in STATISTICS
+            for stat in STATISTIC_NAMES
         )
         options = "".join(
             f'<option value="{html.escape(name)}">{html.escape(name)} (threshold {t:.3f})</option>'
@@ -65,7 +65,7 @@ class Page:
         self._schema = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
         self._body = f"""<main>
 <h1>WDBC breast-tumour classifier</h1>
-<p>Model {html.escape(predictor.version)}: a calibrated {html.escape(manifest["model"]["title"])} over the 30 nuclear
+<p>Model {html.escape(predictor.version)}: a calibrated {html.escape(manifest.model.title)} over the 30 nuclear
 features of the Wisconsin Diagnostic Breast Cancer data, with exact per-feature explanations.
 <a href="docs">API documentation</a>.</p>
 <form id="predict-form" novalidate>
@@ -92,6 +92,12 @@ mean radius, concave points_mean), or 30 values per row in schema order (32 with
             f"default-src 'none'; script-src {_hash(self._script)}; style-src {_hash(self._style)}; "
             "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
         )
+        self.headers = {
+            "content-security-policy": self.csp,
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "no-referrer",
+            "cache-control": "no-cache",
+        }
 
     def render(self, root_path: str) -> str:
         """The page for a request under `root_path` (the API Gateway stage prefix, or empty)."""

@@ -1,14 +1,16 @@
-"""Request and response models, generated from the feature schema and the loaded model's manifest."""
+"""Request and response models. Only the feature record is generated, from the feature schema.
+
+What depends on the loaded model (training ranges, examples, the allowed options, the batch limit)
+is added to the OpenAPI document by `handler.openapi`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from model.predictor import Predictor
-from model.schema import DISCLAIMER, FEATURES
+from model.schema import DISCLAIMER, FEATURES, Feature
 
 
 class Violation(BaseModel):
@@ -80,66 +82,41 @@ class Health(BaseModel):
     disclaimer: str = DISCLAIMER
 
 
-@dataclass(frozen=True)
-class RequestModels:
-    predict: type[BaseModel]
-    batch: type[BaseModel]
+def _feature_field(feature: Feature) -> Any:
+    description = f"{feature.description} Unit: {feature.unit}."
+    return (Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True, description=description)], ...)
 
 
-def request_models(predictor: Predictor, max_batch_size: int) -> RequestModels:
-    """Request models whose 30 fields, descriptions, ranges and example come from the schema and manifest."""
-    ranges = {f["name"]: (f["training_min"], f["training_max"]) for f in predictor.manifest["features"]}
-    example = predictor.manifest["examples"]["malignant"]["features"]
-    fields: dict[str, Any] = {
-        f.name: (
-            Annotated[
-                float,
-                Field(
-                    ge=0,
-                    allow_inf_nan=False,
-                    strict=True,
-                    description=f"{f.description} Unit: {f.unit}. Training range "
-                    f"{ranges[f.name][0]:g} to {ranges[f.name][1]:g}.",
-                    json_schema_extra={"x-training-min": ranges[f.name][0], "x-training-max": ranges[f.name][1]},
-                    examples=[example[f.name]],
-                ),
-            ],
-            ...,
-        )
-        for f in FEATURES
-    }
-    features = create_model(
+if TYPE_CHECKING:
+
+    class FeatureRecord(BaseModel):
+        """The 30 named features; at run time generated from model.schema, one field per feature."""
+
+else:
+    FeatureRecord = create_model(
         "Features",
-        __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [example]}),
-        **fields,
+        __config__=ConfigDict(extra="forbid"),
+        **{f.name: _feature_field(f) for f in FEATURES},
     )
-    points = tuple(predictor.operating_points)
-    alphas = tuple(sorted(predictor.conformal))
-    options: dict[str, Any] = {
-        "explain": (bool, Field(False, strict=True, description="add exact per-feature contributions")),
-        "operating_point": (
-            Literal[points],
-            Field("balanced", description="balanced: max sensitivity + specificity; screening: sensitivity >= 0.99"),
-        ),
-        "alpha": (
-            Literal[alphas],
-            Field(0.05, description="conformal miscoverage level of the prediction set"),
-        ),
-    }
-    config = ConfigDict(extra="forbid")
-    predict = create_model(
-        "PredictRequest",
-        __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [{"features": example}]}),
-        features=(features, ...),
-        **options,
+
+
+class Options(BaseModel):
+    """What every prediction request may choose; the values allowed come from the loaded model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    explain: bool = Field(False, strict=True, description="add exact per-feature contributions")
+    operating_point: str = Field(
+        "balanced",
+        strict=True,
+        description="balanced: max sensitivity + specificity; screening: sensitivity >= 0.99",
     )
-    batch = create_model(
-        "BatchRequest",
-        __config__=config,
-        instances=(
-            list[features],  # type: ignore[valid-type]
-            Field(min_length=1, max_length=max_batch_size, description=f"1 to {max_batch_size} records"),
-        ),
-        **options,
-    )
-    return RequestModels(predict, batch)
+    alpha: float = Field(0.05, strict=True, description="conformal miscoverage level of the prediction set")
+
+
+class PredictRequest(Options):
+    features: FeatureRecord
+
+
+class BatchRequest(Options):
+    instances: list[FeatureRecord] = Field(min_length=1, description="1 to MAX_BATCH_SIZE records")

@@ -22,7 +22,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from infra.local import ROOT
+from model.artifact import zip_bytes
+
 RUNTIME = (3, 13)
 PLATFORMS = {
     "x86_64": ["manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64"],
@@ -67,12 +69,8 @@ def tree_size(directory: Path) -> int:
 def zip_tree(directory: Path, target: Path) -> int:
     """A deterministic zip of `directory` (sorted entries, fixed timestamps); returns its size."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-            info = zipfile.ZipInfo(str(path.relative_to(directory)), date_time=(1980, 1, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes())
+    files = {str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
+    target.write_bytes(zip_bytes(files, zipfile.ZIP_DEFLATED, mode=0o644))
     return target.stat().st_size
 
 
@@ -125,15 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("what", choices=("function", "deps"))
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--arch", choices=sorted(PLATFORMS), default="x86_64")
-    parser.add_argument("--zip", type=Path, default=None, help="also write a deterministic zip here")
     args = parser.parse_args(argv)
     try:
         report = build_function(args.out) if args.what == "function" else build_deps(args.out, args.arch)
     except (BuildError, subprocess.CalledProcessError) as err:
         log.error("%s", err)
         return 2
-    if args.zip is not None:
-        report["zip_bytes"] = zip_tree(args.out, args.zip)
     sys.stdout.write(json.dumps({"what": args.what, "arch": args.arch, **report}) + "\n")
     return 0
 

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.local import ROOT, free_port
+
 HANDLER = "handler.lambda_function.handler"
-ROOT = Path(__file__).resolve().parent.parent
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
 
@@ -45,12 +46,6 @@ def find_rie() -> Path:
             "or set LAMBDA_RIE to the binary"
         )
     return candidates[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -127,7 +122,7 @@ def running(
     # The runtime's working directory is the code folder: every path it is given must be absolute.
     code, layers = code.resolve(), [layer.resolve() for layer in layers]
     model_dir = model_dir.resolve() if model_dir else None
-    api_port, rie_port = _free_port(), _free_port()
+    api_port, rie_port = free_port(), free_port()
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",

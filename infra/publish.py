@@ -4,7 +4,7 @@
     python -m infra.publish rollback --function NAME [--to-version N]
     python -m infra.publish versions
 
-The zip's sha256 must match the `.sha256` file written beside it by `python -m training.package`;
+The zip's sha256 must match the `.sha256` file written beside it by `python -m infra.package`;
 a layer whose checksum does not match is refused before anything is uploaded.
 """
 
@@ -44,7 +44,7 @@ def verified_sha256(zip_path: Path) -> str:
     """The zip's sha256, after checking it against the `.sha256` file beside it."""
     checksum_file = zip_path.with_name(zip_path.name + ".sha256")
     if not checksum_file.exists():
-        raise PublishError(f"{checksum_file} is missing: package the layer with `python -m training.package --zip`")
+        raise PublishError(f"{checksum_file} is missing: package the layer with `python -m infra.package --zip`")
     expected = checksum_file.read_text().split()[0]
     actual = hashlib.sha256(zip_path.read_bytes()).hexdigest()
     if actual != expected:

@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from samcli.yamlhelper import yaml_parse
 from samtranslator.translator.transform import transform
 
-ROOT = Path(__file__).resolve().parent.parent
+from infra.local import ROOT
 
 
 class NoManagedPolicies:

@@ -16,27 +16,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from model.errors import ArtifactMissingError, ChecksumError, FormatVersionError, ShapeError
+from model import manifest as manifest_io
+from model.arrays import FloatArray
+from model.errors import (
+    ArtifactMissingError,
+    ChecksumError,
+    FormatVersionError,
+    ManifestError,
+    NonFiniteArrayError,
+    ShapeError,
+)
+from model.manifest import Manifest
 from model.schema import FEATURE_NAMES, N_FEATURES
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 ARRAYS = "model.npz"
 KINDS = ("rbf", "linear")
-MANIFEST_KEYS = (
-    "features",
-    "model",
-    "operating_points",
-    "conformal",
-    "out_of_distribution",
-    "metrics",
-    "explanation",
-    "data",
-    "examples",
-)
-
 # name -> shape, with "d" the number of features and other letters sizes fixed by the artifact.
 COMMON_ARRAYS: dict[str, tuple[str, ...]] = {
     "scaler_mean": ("d",),
@@ -56,40 +53,47 @@ KIND_ARRAYS: dict[str, dict[str, tuple[str, ...]]] = {
     "linear": {"coef": ("d",)},
 }
 
-FloatArray = NDArray[np.float64]
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 @dataclass(frozen=True)
 class Artifact:
     """A loaded, verified artifact."""
 
-    path: Path
-    manifest: dict[str, Any]
-    arrays: dict[str, FloatArray]
+    manifest: Manifest
+    arrays: Mapping[str, FloatArray]
 
     @property
     def version(self) -> str:
-        return str(self.manifest["model_version"])
-
-    @property
-    def kind(self) -> str:
-        return str(self.manifest["model"]["kind"])
+        return self.manifest.model_version
 
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
-    """An .npz archive with sorted entries and a fixed timestamp, so its bytes are reproducible."""
+def zip_bytes(entries: Mapping[str, bytes], compression: int = zipfile.ZIP_STORED, mode: int | None = None) -> bytes:
+    """A zip archive with sorted entries and a fixed timestamp (and `mode`, if given): reproducible bytes."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name in sorted(arrays):
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            array = io.BytesIO()
-            np.lib.format.write_array(array, np.asarray(arrays[name], order="C"), allow_pickle=False)
-            archive.writestr(info, array.getvalue())
+    with zipfile.ZipFile(buffer, "w", compression=compression, compresslevel=9 if compression else None) as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            if mode is not None:
+                info.external_attr = mode << 16
+            info.compress_type = compression
+            archive.writestr(info, entries[name])
     return buffer.getvalue()
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.asarray(array, order="C"), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """An .npz archive whose bytes depend on the arrays only."""
+    return zip_bytes({f"{name}.npy": _npy(array) for name, array in arrays.items()})
 
 
 def json_bytes(document: Mapping[str, Any]) -> bytes:
@@ -140,48 +144,55 @@ def _check_shapes(kind: str, arrays: Mapping[str, np.ndarray]) -> None:
                     f"(d is the number of features, {N_FEATURES})"
                 )
         if not np.all(np.isfinite(arrays[name])):
-            raise ShapeError(f"array '{name}' holds non-finite values")
+            raise NonFiniteArrayError(f"array '{name}' holds non-finite values")
+
+
+def _decode(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(_read(path))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ManifestError(f"{path} is not valid JSON: {err}; restore it or retrain") from err
+    if not isinstance(document, dict):
+        raise ManifestError(f"{path} must hold a JSON object, got {type(document).__name__}; restore it or retrain")
+    found = document.get("format_version")
+    if found != FORMAT_VERSION:
+        raise FormatVersionError(
+            f"artifact format version {found!r} in {path}, expected {FORMAT_VERSION}; "
+            "retrain with this version of the code"
+        )
+    return document
 
 
 def load(directory: str | Path) -> Artifact:
     """Read and verify an artifact; every failure raises a distinct ArtifactError."""
     path = Path(directory)
-    try:
-        manifest = json.loads(_read(path / MANIFEST))
-    except json.JSONDecodeError as err:
-        raise FormatVersionError(f"{path / MANIFEST} is not valid JSON: {err}") from err
-    found = manifest.get("format_version") if isinstance(manifest, dict) else None
-    if found != FORMAT_VERSION:
-        raise FormatVersionError(
-            f"artifact format version {found!r} in {path / MANIFEST}, expected {FORMAT_VERSION}; "
-            "retrain with this version of the code"
-        )
-    absent = [key for key in MANIFEST_KEYS if key not in manifest]
-    if absent:
-        raise FormatVersionError(f"{path / MANIFEST} lacks {absent}; retrain with this version of the code")
+    if path.exists() and not path.is_dir():
+        raise ArtifactMissingError(f"model artifact {path} is a file; point MODEL_DIR at the directory holding it")
+    document = _decode(path / MANIFEST)
     npz = _read(path / ARRAYS)
-    expected_sha = manifest.get("files", {}).get(ARRAYS)
+    files = document.get("files")
+    expected_sha = files.get(ARRAYS) if isinstance(files, dict) else None
     actual_sha = sha256_bytes(npz)
     if actual_sha != expected_sha:
         raise ChecksumError(
             f"{path / ARRAYS} has sha256 {actual_sha}, the manifest expects {expected_sha}; "
             "the file was changed or damaged: restore it or retrain"
         )
-    if manifest.get("model_version") != model_version(npz, manifest):
+    if document.get("model_version") != model_version(npz, document):
         raise ChecksumError(
             f"{path / MANIFEST} was edited after training: its content no longer matches "
-            f"model version {manifest.get('model_version')!r}"
+            f"model version {document.get('model_version')!r}"
         )
-    names = [f["name"] for f in manifest.get("features", [])]
+    manifest = manifest_io.parse(document)
+    names = [f.name for f in manifest.features]
     if names != list(FEATURE_NAMES):
         raise ShapeError(
             f"the artifact's feature list ({len(names)} names) differs from this code's "
             f"{N_FEATURES} features in name or order"
         )
-    kind = manifest.get("model", {}).get("kind")
-    if kind not in KINDS:
-        raise FormatVersionError(f"model kind {kind!r} is not one of {KINDS}")
+    if manifest.model.kind not in KINDS:
+        raise ManifestError(f"model kind {manifest.model.kind!r} is not one of {KINDS}; retrain")
     with np.load(io.BytesIO(npz), allow_pickle=False) as archive:
         arrays = {name: np.asarray(archive[name], dtype=np.float64) for name in archive.files}
-    _check_shapes(kind, arrays)
-    return Artifact(path=path, manifest=manifest, arrays=arrays)
+    _check_shapes(manifest.model.kind, arrays)
+    return Artifact(manifest=manifest, arrays=arrays)

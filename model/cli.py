@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from model.csvio import CsvError, read_csv
-from model.errors import ArtifactError
-from model.predictor import Predictor, UnknownOptionError
+from model.csvio import read_csv
+from model.errors import ArtifactError, CsvError, UnknownOptionError
+from model.predictor import Predictor
 from model.schema import DISCLAIMER
 
 log = logging.getLogger("model")

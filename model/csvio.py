@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from model.errors import ModelError
+from model.errors import CsvError
 from model.rules import violations
 from model.schema import FEATURE_NAMES, N_FEATURES, canonical_name
 
@@ -19,10 +19,6 @@ ID_COLUMNS = ("id", "sample_id")
 LABEL_COLUMNS = ("diagnosis", "label", "target", "class")
 LABEL_VALUES = {"m": 1, "malignant": 1, "b": 0, "benign": 0}
 MAX_SHOWN = 10
-
-
-class CsvError(ModelError):
-    """A CSV file that cannot be read as WDBC data; the message names the row and column."""
 
 
 @dataclass

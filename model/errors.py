@@ -1,7 +1,8 @@
-"""Domain errors of the inference core. They know nothing of HTTP; adapters map them."""
+"""Every error the inference core raises. They know nothing of HTTP; adapters map them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -14,19 +15,31 @@ class ArtifactError(ModelError):
 
 
 class ArtifactMissingError(ArtifactError):
-    """A file of the artifact is absent."""
+    """A file of the artifact is absent, or the artifact path is not a directory."""
 
 
 class ChecksumError(ArtifactError):
-    """A file's sha256 differs from the manifest's."""
+    """A file's sha256 differs from the manifest's, or the manifest was edited after training."""
 
 
 class FormatVersionError(ArtifactError):
-    """The artifact was written in a format this code does not read."""
+    """The artifact was written in a format version this code does not read."""
+
+
+class ManifestError(ArtifactError):
+    """`manifest.json` is not JSON, not an object, or a field is absent or of the wrong type."""
 
 
 class ShapeError(ArtifactError):
-    """An array of the artifact has the wrong shape or is missing."""
+    """An array of the artifact is missing or has the wrong shape."""
+
+
+class NonFiniteArrayError(ArtifactError):
+    """An array of the artifact holds NaN or infinity."""
+
+
+class CsvError(ModelError):
+    """A CSV file that cannot be read as WDBC data; the message names the row and column."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,14 @@ class InputError(ModelError):
     def __init__(self, violations: list[Violation]) -> None:
         self.violations = violations
         super().__init__("; ".join(v.message for v in violations))
+
+
+class UnknownOptionError(ModelError):
+    """An operating point or miscoverage level the artifact does not define."""
+
+    def __init__(self, option: str, got: object, allowed: Sequence[object]) -> None:
+        self.option, self.got, self.allowed = option, got, allowed
+        super().__init__(f"unknown {option} {got!r}; expected one of {allowed}")
 
 
 class ExplanationError(ModelError):

@@ -14,11 +14,10 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from numpy.typing import NDArray
 
+from model.arrays import FloatArray
 from model.errors import ExplanationError
-
-FloatArray = NDArray[np.float64]
+from model.margin import LinearMargin, MarginModel, RbfMargin
 
 # Kernel exponents are capped here so that no factor is zero and 1 / factor stays finite; the cap
 # changes a kernel value by less than 1e-304.
@@ -34,36 +33,20 @@ def _gauss_legendre_01(n_nodes: int) -> tuple[FloatArray, FloatArray]:
 
 
 class RbfExplainer:
-    """Shapley values of sum_i alpha_i exp(-gamma ||z - s_i||^2) against a weighted background."""
+    """Shapley values of an RBF margin against a weighted background."""
 
-    def __init__(
-        self,
-        support_vectors: FloatArray,
-        dual_coef: FloatArray,
-        gamma: float,
-        background: FloatArray,
-        background_weights: FloatArray,
-    ) -> None:
-        self.support_vectors = support_vectors  # (I, d), standardised space
-        self.dual_coef = dual_coef  # (I,)
-        self.gamma = gamma
+    def __init__(self, model: RbfMargin, background: FloatArray, background_weights: FloatArray) -> None:
+        support_vectors, gamma = model.support_vectors, model.gamma
+        self.support_vectors, self.gamma = support_vectors, gamma
         d = support_vectors.shape[1]
         self._nodes, self._qweights = _gauss_legendre_01(max(1, (d + 1) // 2))
         # c_ibj: kernel factors of the background rows, independent of the request.
         diff = background[None, :, :] - support_vectors[:, None, :]
         self._c: FloatArray = np.exp(-np.minimum(gamma * diff**2, _MAX_EXPONENT))  # (I, B, d)
-        self._ab: FloatArray = dual_coef[:, None] * background_weights[None, :]  # alpha_i w_b
+        self._ab: FloatArray = model.dual_coef[:, None] * background_weights[None, :]  # alpha_i w_b
         self._local = threading.local()
-        self.base_value = float(np.sum(self._ab * np.prod(self._c, axis=2)))
-
-    def kernel_part(self, z: FloatArray) -> FloatArray:
-        """f(z) - rho for rows z of shape (n, d)."""
-        sq = (
-            np.sum(z**2, axis=1)[:, None]
-            + np.sum(self.support_vectors**2, axis=1)[None, :]
-            - 2.0 * z @ self.support_vectors.T
-        )
-        return np.asarray(np.exp(-self.gamma * np.maximum(sq, 0.0)) @ self.dual_coef)
+        # E_b[f(z_b)]: the margin's expected value over the background.
+        self.base_value = float(np.sum(self._ab * np.prod(self._c, axis=2))) + model.intercept
 
     def _buffers(self) -> tuple[FloatArray, FloatArray]:
         # Reused per thread: fresh multi-megabyte temporaries cost more in page faults than the maths.
@@ -91,16 +74,12 @@ class RbfExplainer:
 
 
 class LinearExplainer:
-    """Shapley values of beta . z: beta_j (z_j - zbar_j), exact for any background."""
+    """Shapley values of beta . z + intercept: beta_j (z_j - zbar_j), exact for any background."""
 
-    def __init__(self, coef: FloatArray, background: FloatArray, background_weights: FloatArray) -> None:
-        self.coef = coef  # (d,), standardised space
+    def __init__(self, model: LinearMargin, background: FloatArray, background_weights: FloatArray) -> None:
+        self.coef = model.coef
         self.mean_background: FloatArray = np.asarray(background_weights @ background)
-        self.base_value = float(coef @ self.mean_background)
-
-    def kernel_part(self, z: FloatArray) -> FloatArray:
-        """f(z) - intercept for rows z of shape (n, d)."""
-        return np.asarray(z @ self.coef)
+        self.base_value = float(model.coef @ self.mean_background) + model.intercept
 
     def shapley_row(self, z: FloatArray) -> FloatArray:
         return np.asarray(self.coef * (z - self.mean_background))
@@ -109,15 +88,22 @@ class LinearExplainer:
 Explainer = RbfExplainer | LinearExplainer
 
 
-def shapley(explainer: Explainer, z: FloatArray, scale: float = 1.0) -> FloatArray:
-    """Contributions (n, d) for rows z (n, d), multiplied by `scale`, checked for efficiency.
+def explainer_for(model: MarginModel, background: FloatArray, background_weights: FloatArray) -> Explainer:
+    """The exact explainer of a margin model."""
+    if isinstance(model, RbfMargin):
+        return RbfExplainer(model, background, background_weights)
+    return LinearExplainer(model, background, background_weights)
 
-    `scale` is the calibration slope: the calibrated log-odds are scale * f + intercept, so their
-    Shapley values are exactly scale times the margin's.
+
+def shapley(explainer: Explainer, z: FloatArray, margins: FloatArray, scale: float = 1.0) -> FloatArray:
+    """Contributions (n, d) for rows z (n, d) whose margins f(z) are known, times `scale`, checked.
+
+    `scale` is the calibration slope: the calibrated log-odds are scale * f + offset, so their
+    Shapley values are exactly scale times the margin's, and add up to scale * (f(z) - base_value).
     """
     z = np.atleast_2d(np.asarray(z, dtype=np.float64))
     phi = np.stack([explainer.shapley_row(row) for row in z]) * scale
-    target = (explainer.kernel_part(z) - explainer.base_value) * scale
+    target = (np.asarray(margins) - explainer.base_value) * scale
     residual = np.abs(phi.sum(axis=1) - target)
     worst = float(residual.max(initial=0.0))
     if not np.all(np.isfinite(phi)) or worst > EFFICIENCY_TOLERANCE:

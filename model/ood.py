@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
-FloatArray = NDArray[np.float64]
+from model.arrays import FloatArray
+
 RATIO_CAP = 1e300
 
 
@@ -21,3 +22,18 @@ def distance(arrays: Mapping[str, FloatArray], x: FloatArray) -> FloatArray:
     u = (np.log1p(ratio) - arrays["ood_center"]) / arrays["ood_scale"]
     squared = np.sum((u @ arrays["ood_precision"]) * u, axis=1)
     return np.asarray(np.sqrt(np.maximum(squared, 0.0)))
+
+
+@dataclass(frozen=True)
+class OodCheck:
+    """The fitted statistics and the threshold above which a row is out of distribution."""
+
+    arrays: Mapping[str, FloatArray]
+    threshold: float
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, FloatArray]) -> OodCheck:
+        return cls({k: v for k, v in arrays.items() if k.startswith("ood_")}, float(arrays["ood_threshold"]))
+
+    def distance(self, x: FloatArray) -> FloatArray:
+        return distance(self.arrays, x)

@@ -7,29 +7,33 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from model import artifact as artifact_io
-from model import ood
-from model.errors import ModelError
-from model.explain import Explainer, LinearExplainer, RbfExplainer, shapley
-from model.rules import soft_warnings
+from model import margin, ood
+from model.arrays import FloatArray, sigmoid
+from model.errors import UnknownOptionError
+from model.explain import explainer_for, shapley
+from model.manifest import Manifest
+from model.rules import check_rows, soft_warnings
 from model.schema import DISCLAIMER, FEATURE_NAMES
 
-FloatArray = NDArray[np.float64]
 LABELS = ("benign", "malignant")
 TOP_FEATURES = 5
 # A million standard deviations: far past where any kernel factor is above exp(-700) or a linear
 # model's probability differs from 0 or 1, yet small enough that sums of squares cannot overflow.
 Z_LIMIT = 1e6
-
-
-class UnknownOptionError(ModelError):
-    """An operating point or miscoverage level the artifact does not define."""
-
-    def __init__(self, what: str, got: object, allowed: list[Any]) -> None:
-        self.what, self.got, self.allowed = what, got, allowed
-        super().__init__(f"unknown {what} {got!r}; expected one of {allowed}")
+# The manifest's sections that GET /model publishes, in this order.
+CARD_SECTIONS = (
+    "model",
+    "features",
+    "operating_points",
+    "conformal",
+    "out_of_distribution",
+    "metrics",
+    "explanation",
+    "data",
+    "examples",
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ class Prediction:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values, unrounded, so that any client can check an explanation."""
-        out = {name: getattr(self, name) for name in _PLAIN_FIELDS}
+        out = {name: getattr(self, name) for name in PLAIN_FIELDS}
         e = self.explanation
         out["explanation"] = (
             None
@@ -87,12 +91,7 @@ class Prediction:
         return out
 
 
-_PLAIN_FIELDS = tuple(f.name for f in fields(Prediction) if f.name != "explanation")
-
-
-def _sigmoid(t: FloatArray) -> FloatArray:
-    # 1 / (1 + e^-t) as exp(-log(1 + e^-t)): logaddexp never overflows, for any sign of t.
-    return np.asarray(np.exp(-np.logaddexp(0.0, -t)))
+PLAIN_FIELDS = tuple(f.name for f in fields(Prediction) if f.name != "explanation")
 
 
 class Predictor:
@@ -100,31 +99,22 @@ class Predictor:
 
     def __init__(self, art: artifact_io.Artifact) -> None:
         self.artifact = art
-        self.manifest = art.manifest
+        self.manifest: Manifest = art.manifest
         a = art.arrays
         self._mean, self._scale = a["scaler_mean"], a["scaler_scale"]
         self._x_low, self._x_high = self._mean - Z_LIMIT * self._scale, self._mean + Z_LIMIT * self._scale
-        self._intercept = float(a["intercept"])
         self._slope, self._offset = (float(v) for v in a["calibration"])
-        self.explainer: Explainer
-        if art.kind == "rbf":
-            self.explainer = RbfExplainer(
-                a["support_vectors"], a["dual_coef"], float(a["gamma"]), a["background"], a["background_weights"]
-            )
-        else:
-            self.explainer = LinearExplainer(a["coef"], a["background"], a["background_weights"])
-        self._ood_threshold = float(a["ood_threshold"])
-        features = self.manifest["features"]
-        self._low = np.array([f["training_min"] for f in features])
-        self._high = np.array([f["training_max"] for f in features])
+        self.margin_model = margin.from_arrays(self.manifest.model.kind, a)
+        self.explainer = explainer_for(self.margin_model, a["background"], a["background_weights"])
+        self._ood = ood.OodCheck.from_arrays(a)
         self.operating_points: dict[str, float] = {
-            name: float(op["threshold"]) for name, op in self.manifest["operating_points"].items()
+            name: op.threshold for name, op in self.manifest.operating_points.items()
         }
         self.conformal: dict[float, tuple[float, float]] = {
-            float(c["alpha"]): (float(c["malignant_if_p_at_least"]), float(c["benign_if_p_at_most"]))
-            for c in self.manifest["conformal"]["levels"]
+            level.alpha: (level.malignant_if_p_at_least, level.benign_if_p_at_most)
+            for level in self.manifest.conformal.levels
         }
-        self.base_value = self._slope * (self.explainer.base_value + self._intercept) + self._offset
+        self.base_value = self._slope * self.explainer.base_value + self._offset
 
     @classmethod
     def load(cls, directory: str | Path) -> Predictor:
@@ -141,20 +131,23 @@ class Predictor:
 
     def log_odds(self, x: FloatArray) -> FloatArray:
         """Calibrated log-odds of malignancy for raw rows x (n, 30)."""
-        margin = self.explainer.kernel_part(self.standardise(x)) + self._intercept
-        return self._slope * margin + self._offset
+        return self._slope * self.margin_model.margin(self.standardise(x)) + self._offset
 
     def probability(self, x: FloatArray) -> FloatArray:
-        return _sigmoid(self.log_odds(x))
+        return sigmoid(self.log_odds(x))
 
     def ood_distance(self, x: FloatArray) -> FloatArray:
-        return ood.distance(self.artifact.arrays, x)
+        return self._ood.distance(x)
 
     def explain(self, x: FloatArray) -> list[Explanation]:
-        x = np.atleast_2d(x)
-        phi = shapley(self.explainer, self.standardise(x), scale=self._slope)
+        """Exact contributions of each raw row x (n, 30) to its calibrated log-odds."""
+        z = self.standardise(x)
+        return self._explain(np.atleast_2d(x), z, self.margin_model.margin(z))
+
+    def _explain(self, x: FloatArray, z: FloatArray, margins: FloatArray) -> list[Explanation]:
+        phi = shapley(self.explainer, z, margins, scale=self._slope)
         result = []
-        for row, contributions, lo in zip(x, phi, self.log_odds(x), strict=True):
+        for row, contributions, m in zip(x, phi, margins, strict=True):
             order = np.argsort(-np.abs(contributions), kind="stable")[:TOP_FEATURES]
             top = [
                 Contribution(
@@ -168,7 +161,7 @@ class Predictor:
             result.append(
                 Explanation(
                     base_value=self.base_value,
-                    log_odds=float(lo),
+                    log_odds=float(self._slope * m + self._offset),
                     contributions={n: float(c) for n, c in zip(FEATURE_NAMES, contributions, strict=True)},
                     top=top,
                 )
@@ -181,20 +174,29 @@ class Predictor:
         operating_point: str = "balanced",
         alpha: float = 0.05,
         explain: bool = False,
+        field_prefix: str = "",
     ) -> list[Prediction]:
-        """Predictions for validated raw rows x (n, 30) in model order."""
+        """Predictions for raw rows x (n, 30) in model order, after the hard input rules.
+
+        Raises InputError naming each broken rule (`field_prefix` may hold "{i}", the row index) and
+        UnknownOptionError for an operating point or alpha the artifact does not define.
+        """
         if operating_point not in self.operating_points:
-            raise UnknownOptionError("operating point", operating_point, sorted(self.operating_points))
+            raise UnknownOptionError("operating_point", operating_point, sorted(self.operating_points))
         if alpha not in self.conformal:
             raise UnknownOptionError("alpha", alpha, sorted(self.conformal))
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        check_rows(x, field_prefix)
         threshold = self.operating_points[operating_point]
         malignant_from, benign_to = self.conformal[alpha]
-        log_odds = self.log_odds(x)
-        p = _sigmoid(log_odds)
+        z = self.standardise(x)
+        margins = self.margin_model.margin(z)
+        log_odds = self._slope * margins + self._offset
+        p = sigmoid(log_odds)
         distance = self.ood_distance(x)
-        explanations: list[Explanation | None] = list(self.explain(x)) if explain else [None] * len(x)
-        warnings = soft_warnings(x, self._low, self._high)
+        explanations: list[Explanation | None] = list(self._explain(x, z, margins)) if explain else [None] * len(x)
+        warnings = soft_warnings(x, self.manifest.training_min, self.manifest.training_max)
+        ood_threshold = self._ood.threshold
         result = []
         for lo, pm, dist, expl, warned in zip(log_odds, p, distance, explanations, warnings, strict=True):
             label = LABELS[int(pm >= threshold)]
@@ -212,9 +214,9 @@ class Predictor:
                     alpha=alpha,
                     prediction_set=prediction_set,
                     indeterminate=len(prediction_set) != 1,
-                    out_of_distribution=bool(dist > self._ood_threshold),
+                    out_of_distribution=bool(dist > ood_threshold),
                     ood_distance=float(dist),
-                    ood_threshold=self._ood_threshold,
+                    ood_threshold=ood_threshold,
                     warnings=warned,
                     explanation=expl,
                 )
@@ -223,17 +225,9 @@ class Predictor:
 
     def card(self) -> dict[str, Any]:
         """The public description of the model: schema, metrics summary, operating points."""
-        m = self.manifest
+        document = self.manifest.document
         return {
             "model_version": self.version,
             "disclaimer": DISCLAIMER,
-            "model": m["model"],
-            "features": m["features"],
-            "operating_points": m["operating_points"],
-            "conformal": m["conformal"],
-            "out_of_distribution": m["out_of_distribution"],
-            "metrics": m["metrics"],
-            "explanation": m["explanation"],
-            "data": m["data"],
-            "examples": m["examples"],
+            **{key: document[key] for key in CARD_SECTIONS},
         }

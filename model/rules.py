@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
 
+from model.arrays import FloatArray
 from model.errors import InputError, Violation
-from model.schema import FEATURE_NAMES, INDEX, SE_OF_MEAN, WORST_OF_MEAN
+from model.schema import FEATURE_NAMES, INDEX, SE_OF_MEAN, STATISTIC_NAMES, WORST_OF_MEAN
 
-FloatArray = NDArray[np.float64]
-STATISTICS_ORDER = ("mean", "se", "worst")
-_CONCAVITY = np.array([INDEX[f"concavity_{stat}"] for stat in STATISTICS_ORDER])
-_POINTS = np.array([INDEX[f"concave_points_{stat}"] for stat in STATISTICS_ORDER])
+_CONCAVITY = np.array([INDEX[f"concavity_{stat}"] for stat in STATISTIC_NAMES])
+_POINTS = np.array([INDEX[f"concave_points_{stat}"] for stat in STATISTIC_NAMES])
 _MEANS, _WORSTS = (np.array(indices) for indices in zip(*WORST_OF_MEAN, strict=True))
 _SE_MEANS, _SES = (np.array(indices) for indices in zip(*SE_OF_MEAN, strict=True))
 
@@ -79,7 +77,7 @@ def soft_warnings(x: FloatArray, low: FloatArray, high: FloatArray) -> list[list
                 warnings.append(f"{FEATURE_NAMES[j]}={row[j]:g} is {word} the training {limit} {bound:g}")
             elif k < 2 * d + len(_CONCAVITY):
                 s = k - 2 * d
-                stat = STATISTICS_ORDER[s]
+                stat = STATISTIC_NAMES[s]
                 warnings.append(
                     f"concavity_{stat} and concave_points_{stat} are zero together in all training rows; "
                     f"here only one is ({row[_CONCAVITY[s]]:g}, {row[_POINTS[s]]:g})"

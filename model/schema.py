@@ -69,9 +69,12 @@ FEATURES: tuple[Feature, ...] = _build()
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 N_FEATURES = len(FEATURES)
 INDEX: dict[str, int] = {f.name: f.index for f in FEATURES}
+STATISTIC_NAMES: tuple[str, ...] = tuple(stat for stat, *_ in STATISTICS)
+# Each statistic's block of feature indices, in model order: mean, se, worst.
+BLOCKS: dict[str, tuple[int, ...]] = {s: tuple(f.index for f in FEATURES if f.statistic == s) for s in STATISTIC_NAMES}
 
 # Every accepted spelling, folded to lower case, mapped to the canonical name.
-_ALIASES: dict[str, str] = {spelling.lower(): f.name for f in FEATURES for spelling in (f.name, *f.aliases)}
+ALIASES: dict[str, str] = {spelling.lower(): f.name for f in FEATURES for spelling in (f.name, *f.aliases)}
 
 # Pairs (mean, worst): the worst value is the mean of the three largest, so never below the mean.
 WORST_OF_MEAN: tuple[tuple[int, int], ...] = tuple(
@@ -84,4 +87,4 @@ SE_OF_MEAN: tuple[tuple[int, int], ...] = tuple(
 
 def canonical_name(spelling: str) -> str | None:
     """Return the canonical feature name for any accepted spelling, or None."""
-    return _ALIASES.get(spelling.strip().lower())
+    return ALIASES.get(spelling.strip().lower())

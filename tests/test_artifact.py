@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from model import artifact
-from model.errors import ArtifactMissingError, ChecksumError, FormatVersionError, ShapeError
+from model.errors import (
+    ArtifactMissingError,
+    ChecksumError,
+    FormatVersionError,
+    ManifestError,
+    NonFiniteArrayError,
+    ShapeError,
+)
 from training import cli
 
 
@@ -75,13 +84,15 @@ def test_wrong_format_version(copy: Path) -> None:
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["format_version"] = 99
     (copy / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(FormatVersionError, match=r"artifact format version 99 .* expected 1; retrain"):
+    with pytest.raises(
+        FormatVersionError, match=rf"artifact format version 99 .* expected {artifact.FORMAT_VERSION}; retrain"
+    ):
         artifact.load(copy)
 
 
 def test_manifest_not_json(copy: Path) -> None:
     (copy / "manifest.json").write_text("{not json")
-    with pytest.raises(FormatVersionError, match="is not valid JSON"):
+    with pytest.raises(ManifestError, match="is not valid JSON"):
         artifact.load(copy)
 
 
@@ -112,8 +123,70 @@ def test_missing_array(copy: Path) -> None:
 
 
 def test_manifest_without_a_section(copy: Path) -> None:
-    manifest = json.loads((copy / "manifest.json").read_text())
-    del manifest["examples"]
-    (copy / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(FormatVersionError, match=r"lacks \['examples'\]; retrain"):
+    _rewrite_manifest(copy, lambda m: m.pop("examples"))
+    with pytest.raises(ManifestError, match="manifest field examples is missing; retrain"):
         artifact.load(copy)
+
+
+def _rewrite_manifest(copy: Path, change: Callable[[dict[str, Any]], object]) -> None:
+    """Change the manifest and write it back as training would, so that only the change is wrong."""
+    manifest = json.loads((copy / "manifest.json").read_text())
+    change(manifest)
+    with np.load(copy / "model.npz", allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    artifact.write(copy, manifest, arrays)
+
+
+def test_manifest_field_of_the_wrong_type_is_named(copy: Path) -> None:
+    def change(m: dict[str, Any]) -> None:
+        m["operating_points"]["balanced"]["threshold"] = "high"
+
+    _rewrite_manifest(copy, change)
+    with pytest.raises(ManifestError, match="operating_points.balanced.threshold must be a number, got str"):
+        artifact.load(copy)
+
+
+def test_manifest_that_is_not_an_object(copy: Path) -> None:
+    (copy / "manifest.json").write_text("[1, 2]")
+    with pytest.raises(ManifestError, match="must hold a JSON object, got list"):
+        artifact.load(copy)
+
+
+def test_unknown_model_kind(copy: Path) -> None:
+    def change(m: dict[str, Any]) -> None:
+        m["model"]["kind"] = "forest"
+
+    _rewrite_manifest(copy, change)
+    with pytest.raises(ManifestError, match=r"model kind 'forest' is not one of \('rbf', 'linear'\)"):
+        artifact.load(copy)
+
+
+def test_model_dir_that_is_a_file(copy: Path) -> None:
+    with pytest.raises(ArtifactMissingError, match="is a file; point MODEL_DIR at the directory"):
+        artifact.load(copy / "manifest.json")
+
+
+def test_non_finite_array(copy: Path) -> None:
+    _rewrite(copy, {"scaler_scale": np.full(30, np.nan)})
+    with pytest.raises(NonFiniteArrayError, match="array 'scaler_scale' holds non-finite values"):
+        artifact.load(copy)
+
+
+def test_typed_manifest_reads_what_training_wrote(artifact_dir: Path) -> None:
+    # GIVEN the artifact as loaded, and its manifest as raw JSON
+    loaded = artifact.load(artifact_dir).manifest
+    raw = json.loads((artifact_dir / "manifest.json").read_text())
+    # THEN every typed field equals the JSON it came from
+    assert [f.name for f in loaded.features] == [f["name"] for f in raw["features"]]
+    np.testing.assert_array_equal(loaded.training_min, [f["training_min"] for f in raw["features"]])
+    np.testing.assert_array_equal(loaded.training_max, [f["training_max"] for f in raw["features"]])
+    assert {n: op.threshold for n, op in loaded.operating_points.items()} == {
+        n: op["threshold"] for n, op in raw["operating_points"].items()
+    }
+    assert [lv.alpha for lv in loaded.conformal.levels] == [lv["alpha"] for lv in raw["conformal"]["levels"]]
+    assert (
+        loaded.out_of_distribution.cv["false_flag_rate"].mean
+        == raw["out_of_distribution"]["cv_false_flag_rate"]["mean"]
+    )
+    assert loaded.examples["malignant"].features == raw["examples"]["malignant"]["features"]
+    assert loaded.metrics.scores["brier"].n == raw["metrics"]["brier"]["n"]

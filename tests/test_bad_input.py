@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -30,89 +31,244 @@ def _raw(features: dict[str, Any], name: str, literal: str) -> bytes:
     return json.dumps({"features": {**features, name: marker}}).replace(f'"{marker}"', literal).encode()
 
 
-CASES: list[tuple[str, Callable[[dict[str, dict[str, float]]], dict[str, Any]], int, str, str, str]] = [
-    # (case, event builder, status, field, rule, text in message)
-    ("nan", lambda ex: {"raw_body": _raw(ex["benign"], "radius_mean", "NaN")}, 422,
-     "features.radius_mean", "finite", "finite number, got 'nan'"),
-    ("infinity", lambda ex: {"raw_body": _raw(ex["benign"], "area_worst", "Infinity")}, 422,
-     "features.area_worst", "finite", "finite number, got 'inf'"),
-    ("overflow_1e999", lambda ex: {"raw_body": _raw(ex["benign"], "area_mean", "1e999")}, 422,
-     "features.area_mean", "finite", "got 'inf'"),
-    ("string", lambda ex: {"body": {"features": _features(ex, radius_mean="12.5")}}, 422,
-     "features.radius_mean", "type", "valid number, got '12.5'"),
-    ("boolean", lambda ex: {"body": {"features": _features(ex, texture_se=True)}}, 422,
-     "features.texture_se", "type", "valid number, got True"),
-    ("null", lambda ex: {"body": {"features": _features(ex, symmetry_mean=None)}}, 422,
-     "features.symmetry_mean", "type", "valid number, got None"),
-    ("negative", lambda ex: {"body": {"features": _features(ex, smoothness_mean=-0.1)}}, 422,
-     "features.smoothness_mean", "non_negative", "greater than or equal to 0, got -0.1"),
-    ("nested_object", lambda ex: {"body": {"features": _features(ex, radius_mean={"value": 1})}}, 422,
-     "features.radius_mean", "type", "got '<dict of 1 items>'"),
-    ("nested_list", lambda ex: {"body": {"features": _features(ex, radius_mean=[1.0])}}, 422,
-     "features.radius_mean", "type", "got '<list of 1 items>'"),
-    ("worst_below_mean", lambda ex: {"body": {"features": _features(ex, radius_worst=1.0)}}, 422,
-     "features.radius_worst", "worst_at_least_mean", "features.radius_worst (1.0) must be >= features.radius_mean"),
-    ("missing_feature", lambda ex: {"body": {"features": _features(ex, area_se=...)}}, 422,
-     "features", "required", "expected 30 features, got 29; missing: ['area_se']"),
-    ("unknown_feature", lambda ex: {"body": {"features": _features(ex, tumour_size=3.0)}}, 422,
-     "features.tumour_size", "known_feature", "unknown feature 'tumour_size'"),
-    ("kaggle_name_in_api", lambda ex: {"body": {"features": {**_features(ex, concave_points_mean=...),
-                                                              "concave points_mean": 0.01}}}, 422,
-     "features.concave points_mean", "known_feature", "unknown feature 'concave points_mean'"),
-    ("no_features_key", lambda ex: {"body": {"instances": [ex["benign"]]}}, 422,
-     "features", "required", "features: Field required"),
-    ("unknown_option", lambda ex: {"body": {"features": ex["benign"], "explain": "yes"}}, 422,
-     "explain", "type", "got 'yes'"),
-    ("unknown_operating_point", lambda ex: {"body": {"features": ex["benign"], "operating_point": "lenient"}}, 422,
-     "operating_point", "allowed_value", "'balanced' or 'screening', got 'lenient'"),
-    ("top_level_array", lambda ex: {"body": [ex["benign"]]}, 422, "body", "type", "got '<list of 1 items>'"),
-    ("top_level_scalar", lambda ex: {"body": 3}, 422, "body", "type", "got 3"),
-    ("malformed_json", lambda ex: {"raw_body": b'{"features": {"radius_mean": 1.0,'}, 400, "", "", "not valid JSON"),
-    ("duplicate_key", lambda ex: {"raw_body": b'{"features": {}, "features": {}}'}, 400, "", "",
-     "duplicate key 'features'"),
-    ("deep_nesting", lambda ex: {"raw_body": b"[" * 200_000 + b"]" * 200_000}, 400, "", "", "could not be parsed"),
-    ("huge_integer", lambda ex: {"raw_body": _raw(ex["benign"], "radius_mean", "9" * 5000)}, 400, "", "",
-     "could not be parsed"),
-    ("oversized_string", lambda ex: {"raw_body": b'{"features": "' + b"x" * (10 * 1024 * 1024) + b'"}'}, 413, "", "",
-     "exceeds the limit of 2097152 bytes"),
-    ("text_plain", lambda ex: {"body": {"features": ex["benign"]}, "content_type": "text/plain"}, 415, "", "",
-     "content type 'text/plain' is not supported"),
-    ("no_content_type", lambda ex: {"body": {"features": ex["benign"]}, "content_type": None}, 415, "", "",
-     "content type 'none' is not supported"),
-    ("form", lambda ex: {"raw_body": b"radius_mean=1", "content_type": "application/x-www-form-urlencoded"}, 415,
-     "", "", "send application/json"),
-    ("empty_body", lambda ex: {"raw_body": b""}, 422, "body", "required", "Field required"),
-]  # fmt: skip
+@dataclass(frozen=True)
+class Case:
+    """One bad request: its status, and the violation (field, rule, value) and message text it must produce."""
+
+    name: str
+    build: Callable[[dict[str, dict[str, float]]], dict[str, Any]]
+    status: int
+    text: str
+    field: str = ""
+    rule: str = ""
+    value: Any = None
 
 
-@pytest.mark.parametrize(("case", "build", "status", "field", "rule", "text"), CASES, ids=[c[0] for c in CASES])
-def test_bad_input(
-    invoke: Invoke,
-    examples: dict[str, dict[str, float]],
-    case: str,
-    build: Callable[[dict[str, dict[str, float]]], dict[str, Any]],
-    status: int,
-    field: str,
-    rule: str,
-    text: str,
-) -> None:
+CASES = [
+    Case(
+        "nan",
+        lambda ex: {"raw_body": _raw(ex["benign"], "radius_mean", "NaN")},
+        422,
+        "finite number, got 'nan'",
+        "features.radius_mean",
+        "finite",
+        "nan",
+    ),
+    Case(
+        "infinity",
+        lambda ex: {"raw_body": _raw(ex["benign"], "area_worst", "Infinity")},
+        422,
+        "finite number, got 'inf'",
+        "features.area_worst",
+        "finite",
+        "inf",
+    ),
+    Case(
+        "overflow_1e999",
+        lambda ex: {"raw_body": _raw(ex["benign"], "area_mean", "1e999")},
+        422,
+        "got 'inf'",
+        "features.area_mean",
+        "finite",
+        "inf",
+    ),
+    Case(
+        "string",
+        lambda ex: {"body": {"features": _features(ex, radius_mean="12.5")}},
+        422,
+        "valid number, got '12.5'",
+        "features.radius_mean",
+        "type",
+        "12.5",
+    ),
+    Case(
+        "boolean",
+        lambda ex: {"body": {"features": _features(ex, texture_se=True)}},
+        422,
+        "valid number, got True",
+        "features.texture_se",
+        "type",
+        True,
+    ),
+    Case(
+        "null",
+        lambda ex: {"body": {"features": _features(ex, symmetry_mean=None)}},
+        422,
+        "valid number, got None",
+        "features.symmetry_mean",
+        "type",
+        None,
+    ),
+    Case(
+        "negative",
+        lambda ex: {"body": {"features": _features(ex, smoothness_mean=-0.1)}},
+        422,
+        "greater than or equal to 0, got -0.1",
+        "features.smoothness_mean",
+        "non_negative",
+        -0.1,
+    ),
+    Case(
+        "nested_object",
+        lambda ex: {"body": {"features": _features(ex, radius_mean={"value": 1})}},
+        422,
+        "got '<dict of 1 items>'",
+        "features.radius_mean",
+        "type",
+        "<dict of 1 items>",
+    ),
+    Case(
+        "nested_list",
+        lambda ex: {"body": {"features": _features(ex, radius_mean=[1.0])}},
+        422,
+        "got '<list of 1 items>'",
+        "features.radius_mean",
+        "type",
+        "<list of 1 items>",
+    ),
+    Case(
+        "worst_below_mean",
+        lambda ex: {"body": {"features": _features(ex, radius_worst=1.0)}},
+        422,
+        "features.radius_worst (1.0) must be >= features.radius_mean",
+        "features.radius_worst",
+        "worst_at_least_mean",
+        1.0,
+    ),
+    Case(
+        "missing_feature",
+        lambda ex: {"body": {"features": _features(ex, area_se=...)}},
+        422,
+        "expected 30 features, got 29; missing: ['area_se']",
+        "features",
+        "required",
+        ["area_se"],
+    ),
+    Case(
+        "unknown_feature",
+        lambda ex: {"body": {"features": _features(ex, tumour_size=3.0)}},
+        422,
+        "unknown feature 'tumour_size'",
+        "features.tumour_size",
+        "known_feature",
+        "tumour_size",
+    ),
+    Case(
+        "kaggle_name_in_api",
+        lambda ex: {"body": {"features": {**_features(ex, concave_points_mean=...), "concave points_mean": 0.01}}},
+        422,
+        "unknown feature 'concave points_mean'",
+        "features.concave points_mean",
+        "known_feature",
+        "concave points_mean",
+    ),
+    Case(
+        "no_features_key",
+        lambda ex: {"body": {"instances": [ex["benign"]]}},
+        422,
+        "features: Field required",
+        "features",
+        "required",
+        "<dict of 1 items>",
+    ),
+    Case(
+        "unknown_option",
+        lambda ex: {"body": {"features": ex["benign"], "explain": "yes"}},
+        422,
+        "got 'yes'",
+        "explain",
+        "type",
+        "yes",
+    ),
+    Case(
+        "unknown_operating_point",
+        lambda ex: {"body": {"features": ex["benign"], "operating_point": "lenient"}},
+        422,
+        "unknown operating_point 'lenient'; expected one of ['balanced', 'screening']",
+        "operating_point",
+        "allowed_value",
+        "lenient",
+    ),
+    Case(
+        "unknown_alpha",
+        lambda ex: {"body": {"features": ex["benign"], "alpha": 0.3}},
+        422,
+        "unknown alpha 0.3; expected one of [0.01, 0.05]",
+        "alpha",
+        "allowed_value",
+        0.3,
+    ),
+    Case(
+        "top_level_array",
+        lambda ex: {"body": [ex["benign"]]},
+        422,
+        "got '<list of 1 items>'",
+        "body",
+        "type",
+        "<list of 1 items>",
+    ),
+    Case("top_level_scalar", lambda ex: {"body": 3}, 422, "got 3", "body", "type", 3),
+    Case("malformed_json", lambda ex: {"raw_body": b'{"features": {"radius_mean": 1.0,'}, 400, "not valid JSON"),
+    Case(
+        "duplicate_key", lambda ex: {"raw_body": b'{"features": {}, "features": {}}'}, 400, "duplicate key 'features'"
+    ),
+    Case("deep_nesting", lambda ex: {"raw_body": b"[" * 200_000 + b"]" * 200_000}, 400, "could not be parsed"),
+    Case(
+        "huge_integer",
+        lambda ex: {"raw_body": _raw(ex["benign"], "radius_mean", "9" * 5000)},
+        400,
+        "could not be parsed",
+    ),
+    Case(
+        "oversized_string",
+        lambda ex: {"raw_body": b'{"features": "' + b"x" * (10 * 1024 * 1024) + b'"}'},
+        413,
+        "exceeds the limit of 2097152 bytes",
+    ),
+    Case(
+        "text_plain",
+        lambda ex: {"body": {"features": ex["benign"]}, "content_type": "text/plain"},
+        415,
+        "content type 'text/plain' is not supported",
+    ),
+    Case(
+        "no_content_type",
+        lambda ex: {"body": {"features": ex["benign"]}, "content_type": None},
+        415,
+        "content type 'none' is not supported",
+    ),
+    Case(
+        "form",
+        lambda ex: {"raw_body": b"radius_mean=1", "content_type": "application/x-www-form-urlencoded"},
+        415,
+        "send application/json",
+    ),
+    Case("empty_body", lambda ex: {"raw_body": b""}, 422, "Field required", "body", "required", None),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input(invoke: Invoke, examples: dict[str, dict[str, float]], case: Case) -> None:
     # GIVEN a request with one kind of bad input, through HTTP API v2
-    answer = invoke(event("v2", "POST", "/predict", **build(examples)))
+    answer = invoke(event("v2", "POST", "/predict", **case.build(examples)))
     # THEN the status is the documented 4xx, the message names the problem, and violations name field and rule
-    assert answer.status == status, answer.body
+    assert answer.status == case.status, answer.body
     error = answer.body["error"]
-    assert error["status"] == status
-    assert text in error["detail"], error["detail"]
+    assert error["status"] == case.status
+    assert case.text in error["detail"], error["detail"]
     assert "not a diagnostic tool" in answer.body["disclaimer"]
-    if field:
-        matching = [v for v in error["violations"] if v["field"] == field and v["rule"] == rule]
+    if case.field:
+        matching = [v for v in error["violations"] if v["field"] == case.field and v["rule"] == case.rule]
         assert matching, error["violations"]
-        assert "value" in matching[0]
+        # AND the violation echoes the offending value, as sent or as a bounded description of it
+        assert matching[0]["value"] == case.value
+    else:
+        assert error["violations"] == []
 
 
 BATCH_CASES = [
     ("empty_batch", [], "instances", "batch_size", "at least 1 item"),
-    ("over_the_limit", "1001", "instances", "batch_size", "at most 1000 items"),
+    ("over_the_limit", "1001", "instances", "batch_size", "expected 1 to 1000 records, got 1001"),
     ("bad_row_named", "row2_negative", "instances.1.radius_mean", "non_negative", "instances.1.radius_mean"),
     ("worst_below_mean_row", "row1_swapped", "instances.0.area_worst", "worst_at_least_mean", "instances.0.area_worst"),
 ]

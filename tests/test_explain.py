@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -12,12 +13,16 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from model.errors import ExplanationError
-from model.explain import LinearExplainer, RbfExplainer, shapley
+from model.explain import Explainer, LinearExplainer, RbfExplainer, shapley
+from model.margin import LinearMargin, MarginModel, RbfMargin
 from model.predictor import Predictor
+from model.schema import INDEX
 from training import data
 
 
-def brute_force(f: callable, x: np.ndarray, background: np.ndarray, weights: np.ndarray) -> np.ndarray:  # type: ignore[valid-type]
+def brute_force(
+    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, background: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
     """Interventional Shapley values by enumerating all 2^d coalitions."""
     d = len(x)
     value = {}
@@ -32,6 +37,10 @@ def brute_force(f: callable, x: np.ndarray, background: np.ndarray, weights: np.
                 with_j = tuple(True if k == j else m for k, m in enumerate(mask))
                 phi[j] += math.factorial(size) * math.factorial(d - size - 1) / math.factorial(d) * (value[with_j] - v)
     return phi
+
+
+def _explain(explainer: Explainer, model: MarginModel, z: np.ndarray) -> np.ndarray:
+    return shapley(explainer, z, model.margin(z))
 
 
 def _small_problem(d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -50,11 +59,14 @@ def test_rbf_matches_enumeration(gamma: float, background_size: int) -> None:
     background = z[rng.choice(len(z), size=background_size, replace=False)]
     weights = rng.random(background_size)
     weights /= weights.sum()
-    explainer = RbfExplainer(svc.support_vectors_, svc.dual_coef_[0], gamma, background, weights)
+    model = RbfMargin(svc.support_vectors_, svc.dual_coef_[0], gamma, float(svc.intercept_[0]))
+    explainer = RbfExplainer(model, background, weights)
     for x in z[[0, 100, 300]]:
         # WHEN the quadrature explains a row THEN it equals enumeration within 1e-10
         exact = brute_force(svc.decision_function, x, background, weights)
-        np.testing.assert_allclose(shapley(explainer, x[None])[0], exact, atol=1e-10, rtol=0)
+        np.testing.assert_allclose(_explain(explainer, model, x[None])[0], exact, atol=1e-10, rtol=0)
+        # AND the margin model is scikit-learn's decision function
+        np.testing.assert_allclose(model.margin(x[None]), svc.decision_function(x[None]), atol=1e-12, rtol=0)
 
 
 @pytest.mark.parametrize("background_size", [1, 10])
@@ -63,10 +75,12 @@ def test_linear_matches_enumeration(background_size: int) -> None:
     lr = LogisticRegression(max_iter=2000).fit(z, y)
     background = z[:background_size]
     weights = np.full(background_size, 1.0 / background_size)
-    explainer = LinearExplainer(lr.coef_[0], background, weights)
+    model = LinearMargin(lr.coef_[0], float(lr.intercept_[0]))
+    explainer = LinearExplainer(model, background, weights)
     for x in z[[5, 200]]:
         exact = brute_force(lr.decision_function, x, background, weights)
-        np.testing.assert_allclose(shapley(explainer, x[None])[0], exact, atol=1e-10, rtol=0)
+        np.testing.assert_allclose(_explain(explainer, model, x[None])[0], exact, atol=1e-10, rtol=0)
+        np.testing.assert_allclose(model.margin(x[None]), lr.decision_function(x[None]), atol=1e-12, rtol=0)
 
 
 def test_odd_dimension_and_one_feature() -> None:
@@ -76,10 +90,11 @@ def test_odd_dimension_and_one_feature() -> None:
         sv, bg = rng.normal(size=(7, d)), rng.normal(size=(3, d))
         w = np.array([0.2, 0.3, 0.5])
         alpha = rng.normal(size=7)
-        explainer = RbfExplainer(sv, alpha, 0.5, bg, w)
+        model = RbfMargin(sv, alpha, 0.5, 0.25)
+        explainer = RbfExplainer(model, bg, w)
         x = rng.normal(size=d)
-        exact = brute_force(explainer.kernel_part, x, bg, w)
-        np.testing.assert_allclose(shapley(explainer, x[None])[0], exact, atol=1e-12, rtol=0)
+        exact = brute_force(model.margin, x, bg, w)
+        np.testing.assert_allclose(_explain(explainer, model, x[None])[0], exact, atol=1e-12, rtol=0)
 
 
 def test_shipped_model_efficiency_on_all_rows(predictor: Predictor, dataset: data.Dataset) -> None:
@@ -108,7 +123,7 @@ def test_stable_at_extremes(predictor: Predictor, dataset: data.Dataset, benign_
     flat = benign_row.copy()
     for name in ("concavity", "concave_points"):
         for stat in ("mean", "se", "worst"):
-            flat[list(predictor.manifest["features"][i]["name"] for i in range(30)).index(f"{name}_{stat}")] = 0.0
+            flat[INDEX[f"{name}_{stat}"]] = 0.0
     for row in (huge, flat):
         [e] = predictor.explain(row)
         values = np.array(list(e.contributions.values()))
@@ -121,9 +136,10 @@ def test_efficiency_failure_is_an_error_not_an_answer() -> None:
         def shapley_row(self, z: np.ndarray) -> np.ndarray:
             return super().shapley_row(z) + 1e-6
 
-    explainer = Broken(np.ones(3), np.zeros((1, 3)), np.ones(1))
+    model = LinearMargin(np.ones(3), 0.0)
+    explainer = Broken(model, np.zeros((1, 3)), np.ones(1))
     with pytest.raises(ExplanationError, match="contributions do not add up"):
-        shapley(explainer, np.ones((1, 3)))
+        _explain(explainer, model, np.ones((1, 3)))
 
 
 def test_agrees_with_shap_kernel_explainer(predictor: Predictor, dataset: data.Dataset) -> None:

@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from infra import publish
-from training import package
+from infra import package
 
 REGION = "us-east-1"
 

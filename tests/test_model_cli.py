@@ -79,4 +79,4 @@ def test_unknown_operating_point(
 ) -> None:
     path = write_csv(tmp_path / "in.csv", dataset, rows=slice(0, 3))
     assert cli.main(["predict", str(path), "--model", str(artifact_dir), "--operating-point", "lenient"]) == 2
-    assert "unknown operating point 'lenient'; expected one of ['balanced', 'screening']" in caplog.text
+    assert "unknown operating_point 'lenient'; expected one of ['balanced', 'screening']" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from training import report
+from training.plots import PLOTS
 
 
 @pytest.fixture(scope="module")
@@ -32,21 +34,19 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_every_plot_exists_and_is_a_valid_image(drawn: Path) -> None:
-    for name in report.PLOTS:
-        width, height = _png_size((drawn / "report" / f"{name}.png").read_bytes())
-        assert width > 300 and height > 200, name
+    for plot in PLOTS:
+        width, height = _png_size((drawn / "report" / f"{plot.name}.png").read_bytes())
+        assert width > 300 and height > 200, plot.name
 
 
 def test_html_is_self_contained(drawn: Path) -> None:
     text = (drawn / "report" / "report.html").read_text()
     assert "not a diagnostic tool" in text
     sources = re.findall(r'(?:src|href)="([^"]*)"', text)
-    assert len(sources) == len(report.PLOTS)
+    assert len(sources) == len(PLOTS)
     assert all(s.startswith("data:image/png;base64,") for s in sources)
     assert not re.search(r"https?://|url\(|@import", text)
     for image in re.findall(r'src="data:image/png;base64,([^"]+)"', text):
-        import base64
-
         _png_size(base64.b64decode(image))
 
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import NDArray
 
-from model.csvio import MAX_SHOWN, CsvError, read_csv
+from model.arrays import FloatArray, IntArray
+from model.csvio import MAX_SHOWN, read_csv
+from model.errors import CsvError
 from model.schema import FEATURE_NAMES, canonical_name
 
 MIN_ROWS_PER_CLASS = 10
@@ -17,8 +18,8 @@ MIN_ROWS_PER_CLASS = 10
 
 @dataclass(frozen=True)
 class Dataset:
-    x: NDArray[np.float64]
-    y: NDArray[np.int64]  # 1 = malignant, 0 = benign
+    x: FloatArray
+    y: IntArray  # 1 = malignant, 0 = benign
     ids: list[str]
     source: str
 

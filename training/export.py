@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.cluster import KMeans
 
-FloatArray = NDArray[np.float64]
+from model.arrays import FloatArray
 
 
 def calibration_map(calibrated: CalibratedClassifierCV) -> tuple[float, float]:

@@ -21,7 +21,6 @@ class Family:
     name: str
     title: str
     deployable: bool  # exportable to numpy with exact explanations
-    kind: str  # "rbf", "linear" or "reference"
     grids: dict[str, dict[str, list[Any]]]  # profile -> parameter grid for the classifier step
 
     def pipeline(self, seed: int) -> Pipeline:
@@ -67,7 +66,6 @@ FAMILIES: tuple[Family, ...] = (
         "svm_rbf",
         "RBF SVM",
         True,
-        "rbf",
         {
             "quick": {"C": [1.0, 10.0], "gamma": ["scale", 0.01]},
             "default": {"C": [1.0, 3.0, 10.0, 30.0], "gamma": [0.003, 0.01, 0.03]},
@@ -78,7 +76,6 @@ FAMILIES: tuple[Family, ...] = (
         "svm_linear",
         "linear SVM",
         True,
-        "linear",
         {
             "quick": {"C": [0.1, 1.0]},
             "default": {"C": [0.01, 0.03, 0.1, 0.3]},
@@ -89,7 +86,6 @@ FAMILIES: tuple[Family, ...] = (
         "logistic",
         "logistic regression",
         True,
-        "linear",
         {
             "quick": {"C": [0.1, 1.0]},
             "default": {"C": [0.03, 0.1, 0.3, 1.0]},
@@ -100,7 +96,6 @@ FAMILIES: tuple[Family, ...] = (
         "random_forest",
         "random forest",
         False,
-        "reference",
         {
             "quick": {"n_estimators": [50]},
             "default": {"n_estimators": [200]},
@@ -111,7 +106,6 @@ FAMILIES: tuple[Family, ...] = (
         "gradient_boosting",
         "gradient boosting",
         False,
-        "reference",
         {
             "quick": {"n_estimators": [50]},
             "default": {"n_estimators": [100]},
@@ -122,7 +116,6 @@ FAMILIES: tuple[Family, ...] = (
         "knn",
         "k nearest neighbours",
         False,
-        "reference",
         {
             "quick": {"n_neighbors": [5, 15]},
             "default": {"n_neighbors": [3, 5, 9, 15, 25], "weights": ["uniform", "distance"]},

@@ -8,13 +8,12 @@ threshold would flag far too many genuine rows.
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
 from sklearn.covariance import LedoitWolf
 from sklearn.model_selection import StratifiedKFold
 
+from model.arrays import FloatArray, IntArray
 from model.ood import distance
 
-FloatArray = NDArray[np.float64]
 QUANTILE = 0.995
 FOLDS = 5
 FACTOR = 10.0
@@ -33,14 +32,14 @@ def fit(x: FloatArray) -> dict[str, FloatArray]:
     return {"ood_median": median, "ood_center": center, "ood_scale": scale, "ood_precision": precision}
 
 
-def cross_fitted_threshold(x: FloatArray, y: NDArray[np.int64], seed: int) -> float:
+def cross_fitted_threshold(x: FloatArray, y: IntArray, seed: int) -> float:
     held_out = np.empty(len(x))
     for train, test in StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(x, y):
         held_out[test] = distance(fit(x[train]), x[test])
     return float(np.quantile(held_out, QUANTILE))
 
 
-def fit_with_threshold(x: FloatArray, y: NDArray[np.int64], seed: int) -> dict[str, FloatArray]:
+def fit_with_threshold(x: FloatArray, y: IntArray, seed: int) -> dict[str, FloatArray]:
     arrays = fit(x)
     arrays["ood_threshold"] = np.asarray(cross_fitted_threshold(x, y, seed))
     return arrays
@@ -56,7 +55,7 @@ def one_feature_off(x: FloatArray, seed: int, factor: float) -> FloatArray:
     return out
 
 
-def evaluate(x_train: FloatArray, y_train: NDArray[np.int64], x_test: FloatArray, seed: int) -> dict[str, float]:
+def evaluate(x_train: FloatArray, y_train: IntArray, x_test: FloatArray, seed: int) -> dict[str, float]:
     """False-flag rate on genuine held-out rows; detection rates of one feature times or over 10."""
     arrays = fit_with_threshold(x_train, y_train, seed)
     threshold = float(arrays["ood_threshold"])

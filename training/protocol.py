@@ -25,11 +25,10 @@ from sklearn.model_selection import (
 )
 from tqdm import tqdm
 
+from model.arrays import FloatArray, IntArray
+from model.schema import BLOCKS
 from training import metrics, ood
 from training.families import Family, Profile
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -102,14 +101,16 @@ def policy(y: IntArray, oof: FloatArray) -> tuple[dict[str, float], dict[float, 
 
 
 NOISE_LEVELS = (0.01, 0.05, 0.10)
-SE_COLUMNS = tuple(range(10, 20))
+SE_COLUMNS = list(BLOCKS["se"])
 
 
 def perturbations(x_train: FloatArray, x_test: FloatArray, seed: int) -> dict[str, FloatArray]:
     """Test rows under measurement noise (seeded, multiplicative) and with the se block lost."""
     rng = np.random.default_rng(seed)
-    out = {f"noise_{int(level * 100)}pct": x_test * (1 + level * rng.standard_normal(x_test.shape)).clip(min=0)
-           for level in NOISE_LEVELS}  # fmt: skip
+    out = {
+        f"noise_{int(level * 100)}pct": x_test * (1 + level * rng.standard_normal(x_test.shape)).clip(min=0)
+        for level in NOISE_LEVELS
+    }
     lost = x_test.copy()
     lost[:, SE_COLUMNS] = np.median(x_train[:, SE_COLUMNS], axis=0)
     out["se_block_replaced_by_medians"] = lost

@@ -1,6 +1,6 @@
 """Package a model artifact as a Lambda layer: the model under /opt/model.
 
-    python -m training.package ARTIFACT_DIR --out DIR [--zip FILE]
+    python -m infra.package ARTIFACT_DIR --out DIR [--zip FILE]
 
 Refuses an artifact that fails its own checks (checksum, format, shapes, a prediction and an
 explanation of its own examples). Writes DIR/model/{manifest.json, model.npz[, MODEL_CARD.md]},
@@ -26,7 +26,7 @@ from model.predictor import Predictor
 from model.schema import FEATURE_NAMES
 
 LAYER_FILES = (artifact.MANIFEST, artifact.ARRAYS, "MODEL_CARD.md")
-log = logging.getLogger("training.package")
+log = logging.getLogger("infra.package")
 
 
 class PackageError(ModelError):
@@ -36,8 +36,8 @@ class PackageError(ModelError):
 def self_check(directory: Path) -> Predictor:
     """Load the artifact and use it as the function will; any failure refuses the package."""
     predictor = Predictor.load(directory)
-    examples = predictor.manifest["examples"]
-    x = np.array([[examples[name]["features"][f] for f in FEATURE_NAMES] for name in ("benign", "malignant")])
+    examples = predictor.manifest.examples
+    x = np.array([[examples[name].features[f] for f in FEATURE_NAMES] for name in ("benign", "malignant")])
     predictions = predictor.predict(x, explain=True)
     labels = [p.label for p in predictions]
     if labels != ["benign", "malignant"]:
@@ -56,7 +56,7 @@ def package(source: Path, out: Path, zip_path: Path | None = None) -> dict[str, 
     Predictor.load(target)  # what was copied is what was checked
     report: dict[str, Any] = {
         "model_version": predictor.version,
-        "model_npz_sha256": predictor.manifest["files"][artifact.ARRAYS],
+        "model_npz_sha256": predictor.manifest.files[artifact.ARRAYS],
         "files": sorted(p.name for p in target.iterdir()),
         "bytes": tree_size(out),
     }

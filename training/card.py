@@ -1,0 +1,119 @@
+"""MODEL_CARD.md in the form of Mitchell et al. (2019), from the stored Inputs."""
+
+from __future__ import annotations
+
+import json
+
+from model.schema import DISCLAIMER
+from training.report_inputs import Inputs, clinical_comparison, pct, robustness_rows
+
+INTENDED_USE = """## Intended use
+- Research and teaching: a reproducible, explainable reference model for the WDBC features.
+- Out of scope: diagnosis, screening decisions, triage, or any use on a person. It is not a medical device.
+  Inputs must be the 30 WDBC nuclear features computed as in the original study; anything else is out of distribution.
+
+## Factors
+- The data hold no demographic attributes (age, ethnicity, breast density), so performance across groups is unknown.
+- One centre (University of Wisconsin Hospitals), one imaging and feature-extraction protocol, fine-needle aspirates
+  digitised in the early 1990s. Other scanners, stains or software will shift the features."""
+
+EVALUATION_DATA = """## Evaluation data
+The same rows, by repeated stratified nested cross-validation: every figure above comes from rows the model judged
+had not been used to fit or tune it. There is no external test set."""
+
+CLOSING = """## Ethical considerations
+- A wrong benign answer can delay care; the screening operating point trades specificity for sensitivity >= 0.99,
+  and indeterminate results say when the model should not be trusted at all.
+- The disclaimer is part of every response. Logs never hold feature values or results.
+
+## Caveats and recommendations
+- 569 rows from one centre: figures carry the spread shown, and will not transfer to other protocols unchecked.
+- Probabilities are calibrated on this data only. Recalibrate and re-evaluate before any use elsewhere.
+- Treat out-of-distribution flags and warnings as reasons to disregard the output.
+
+## Citation of the data
+Street W. N., Wolberg W. H., Mangasarian O. L. (1993). Nuclear feature extraction for breast tumor diagnosis.
+IS&T/SPIE Biomedical Image Processing and Biomedical Visualization, 1905, 861-870.
+Wolberg W., Mangasarian O., Street N., Street W. (1993). Breast Cancer Wisconsin (Diagnostic). UCI Machine Learning
+Repository.
+"""
+
+
+def _details(d: Inputs) -> str:
+    m = d.manifest
+    hyperparameters = json.dumps(dict(m.model.hyperparameters), sort_keys=True)
+    return (
+        "## Model details\n"
+        f"- {m.model.title} ({m.model.estimator}), hyper-parameters {hyperparameters}, calibrated by "
+        f"{m.model.calibration.method} scaling (`CalibratedClassifierCV`, ensemble=False).\n"
+        f"- Version {m.model_version}: a content hash of the arrays and the manifest. "
+        f"Format version {m.format_version}.\n"
+        f"- Selected by {d.metrics['selection']['rule']}; protocol {d.metrics['protocol']}, seed {d.metrics['seed']}.\n"
+        f"- Served by numpy alone (scikit-learn {m.libraries['scikit-learn']} trained it); every prediction can carry "
+        "exact\n  Shapley values of the calibrated log-odds."
+    )
+
+
+def _metrics(d: Inputs) -> str:
+    m, s = d.manifest, d.manifest.metrics.scores
+    ops = "\n".join(
+        f"| {name} | {op.threshold:.4f} | {op.target} | {op.cv_sensitivity.mean:.4f} +/- "
+        f"{op.cv_sensitivity.std:.4f} | {op.cv_specificity.mean:.4f} +/- {op.cv_specificity.std:.4f} |"
+        for name, op in m.operating_points.items()
+    )
+    conformal = "\n".join(
+        f"| {lv.alpha} | {lv.cv['coverage_malignant'].mean:.4f} | {lv.cv['coverage_benign'].mean:.4f} | "
+        f"{pct(lv.cv['indeterminate'].mean)} |"
+        for lv in m.conformal.levels
+    )
+    ood = m.out_of_distribution.cv
+    return f"""## Metrics
+Nested cross-validation, mean +/- SD over {s["accuracy"].n} outer folds: accuracy {s["accuracy"].mean:.4f} +/-
+{s["accuracy"].std:.4f}, AUC {s["auc"].mean:.4f} +/- {s["auc"].std:.4f}, sensitivity {s["sensitivity"].mean:.4f},
+specificity {s["specificity"].mean:.4f}, Brier {s["brier"].mean:.4f}, log loss {s["log_loss"].mean:.4f},
+ECE {s["ece"].mean:.4f}.
+
+| operating point | threshold | target | CV sensitivity | CV specificity |
+|---|---|---|---|---|
+{ops}
+
+| alpha | coverage, malignant | coverage, benign | indeterminate |
+|---|---|---|---|
+{conformal}
+
+Out-of-distribution check: false flags on genuine held-out rows {pct(ood["false_flag_rate"].mean)}; rows with one
+feature times 10 caught {pct(ood["detection_rate_one_feature_times_10"].mean)}, divided by 10
+{pct(ood["detection_rate_one_feature_over_10"].mean)}.
+
+## Training data
+{m.data.source}: {m.data.n_rows} rows, {m.data.n_malignant} malignant, {m.data.n_benign} benign;
+sha256 of the feature matrix and labels {m.data.sha256}."""
+
+
+def _analyses(d: Inputs) -> str:
+    families = "\n".join(
+        f"| {f['title']} | {f['summary']['accuracy']['mean']:.4f} +/- {f['summary']['accuracy']['std']:.4f} | "
+        f"{f['summary']['auc']['mean']:.4f} | {f['summary']['brier']['mean']:.4f} |"
+        for f in d.metrics["families"].values()
+    )
+    robust = "\n".join(f"| {a} | {b} | {c} | {e} |" for a, b, c, e in robustness_rows(d))
+    return f"""## Quantitative analyses
+| family | accuracy | AUC | Brier |
+|---|---|---|---|
+{families}
+
+Robustness of the shipped family (balanced operating point, alpha 0.05):
+
+| case | accuracy | sensitivity | indeterminate |
+|---|---|---|---|
+{robust}
+
+{clinical_comparison(d)}
+
+The figures are in `report/report.html`."""
+
+
+def render_card(d: Inputs) -> str:
+    title = f"# Model card: WDBC breast-tumour classifier, model {d.manifest.model_version}\n\n> **{DISCLAIMER}**"
+    sections = (title, _details(d), INTENDED_USE, _metrics(d), EVALUATION_DATA, _analyses(d), CLOSING)
+    return "\n\n".join(sections)
