@@ -52,10 +52,13 @@ def cost_per_million(billed_ms: float) -> dict[str, float]:
 
 def machine() -> dict[str, Any]:
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
-    )  # fmt: skip
+    )
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()}
 
 
@@ -67,8 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     model = str(args.model)
-    cold = _module("benchmarks.coldstart", "--model", model, "--runs", str(args.runs), "--work", str(args.out),
-                   "--json", str(args.out / "coldstart.json"))  # fmt: skip
+    cold = _module(
+        "benchmarks.coldstart",
+        "--model",
+        model,
+        "--runs",
+        str(args.runs),
+        "--work",
+        str(args.out),
+        "--json",
+        str(args.out / "coldstart.json"),
+    )
     warm = _module("benchmarks.warm", "--model", model, "--json", str(args.out / "warm.json"))
     explain = _module("benchmarks.explain", "--model", model, "--json", str(args.out / "explain.json"))
     billed_ms = cold["warm_under_emulator"]["billed_ms_median"]
@@ -89,31 +101,66 @@ def render(r: dict[str, Any]) -> str:
     c, w, e, cost = r["cold_start"], r["warm"], r["explanation"], r["cost_per_million_usd"]
     sizes = c["sizes_bytes"]
     rows = [
-        ("cold start, wall (median of runs)", f"{c['ours']['wall_s']['median']:.3f} s",
-         f"{c['conventional']['wall_s']['median']:.3f} s", f"{c['ratio_ours_to_conventional']:.2f}"),
-        ("cold start, conventional precompiled", "", f"{c['conventional_bytecode']['wall_s']['median']:.3f} s",
-         f"{c['ratio_ours_to_conventional_bytecode']:.2f}"),
+        (
+            "cold start, wall (median of runs)",
+            f"{c['ours']['wall_s']['median']:.3f} s",
+            f"{c['conventional']['wall_s']['median']:.3f} s",
+            f"{c['ratio_ours_to_conventional']:.2f}",
+        ),
+        (
+            "cold start, conventional precompiled",
+            "",
+            f"{c['conventional_bytecode']['wall_s']['median']:.3f} s",
+            f"{c['ratio_ours_to_conventional_bytecode']:.2f}",
+        ),
         ("cold start, ours without bytecode", f"{c['ours_no_bytecode']['wall_s']['median']:.3f} s", "", ""),
-        ("emulator init duration", f"{c['ours']['init_ms']['median']:.0f} ms",
-         f"{c['conventional']['init_ms']['median']:.0f} ms", ""),
+        (
+            "emulator init duration",
+            f"{c['ours']['init_ms']['median']:.0f} ms",
+            f"{c['conventional']['init_ms']['median']:.0f} ms",
+            "",
+        ),
         ("init CPU time", f"{c['ours']['cpu_s']['median']:.2f} s", f"{c['conventional']['cpu_s']['median']:.2f} s", ""),
-        ("peak RSS after first response", f"{c['ours']['peak_rss_mb']['median']:.0f} MB",
-         f"{c['conventional']['peak_rss_mb']['median']:.0f} MB", ""),
-        ("size unzipped (function + layers)", f"{sizes['ours']['unzipped'] / 1e6:.1f} MB",
-         f"{sizes['conventional']['unzipped'] / 1e6:.1f} MB",
-         f"{sizes['ours']['unzipped'] / sizes['conventional']['unzipped']:.2f}"),
-        ("size zipped", f"{sizes['ours']['zipped'] / 1e6:.1f} MB",
-         f"{sizes['conventional']['zipped'] / 1e6:.1f} MB", ""),
+        (
+            "peak RSS after first response",
+            f"{c['ours']['peak_rss_mb']['median']:.0f} MB",
+            f"{c['conventional']['peak_rss_mb']['median']:.0f} MB",
+            "",
+        ),
+        (
+            "size unzipped (function + layers)",
+            f"{sizes['ours']['unzipped'] / 1e6:.1f} MB",
+            f"{sizes['conventional']['unzipped'] / 1e6:.1f} MB",
+            f"{sizes['ours']['unzipped'] / sizes['conventional']['unzipped']:.2f}",
+        ),
+        (
+            "size zipped",
+            f"{sizes['ours']['zipped'] / 1e6:.1f} MB",
+            f"{sizes['conventional']['zipped'] / 1e6:.1f} MB",
+            "",
+        ),
         ("warm p50 / p99, one prediction", f"{w['predict']['p50_ms']:.3f} / {w['predict']['p99_ms']:.3f} ms", "", ""),
-        ("warm p50 / p99, with explanation",
-         f"{w['predict_explain']['p50_ms']:.3f} / {w['predict_explain']['p99_ms']:.3f} ms", "", ""),
-        ("warm p50 / p99, batch of 1000",
-         f"{w['batch_1000']['p50_ms']:.1f} / {w['batch_1000']['p99_ms']:.1f} ms", "", ""),
-        ("explanation per row (KernelExplainer, auto)", f"{e['ours_ms_per_row_single']:.3f} ms",
-         f"{e['kernel_explainer_auto_ms_per_row']:.1f} ms", f"1/{e['speedup_vs_kernel_explainer_auto']:.0f}"),
+        (
+            "warm p50 / p99, with explanation",
+            f"{w['predict_explain']['p50_ms']:.3f} / {w['predict_explain']['p99_ms']:.3f} ms",
+            "",
+            "",
+        ),
+        (
+            "warm p50 / p99, batch of 1000",
+            f"{w['batch_1000']['p50_ms']:.1f} / {w['batch_1000']['p99_ms']:.1f} ms",
+            "",
+            "",
+        ),
+        (
+            "explanation per row (KernelExplainer, auto)",
+            f"{e['ours_ms_per_row_single']:.3f} ms",
+            f"{e['kernel_explainer_auto_ms_per_row']:.1f} ms",
+            f"1/{e['speedup_vs_kernel_explainer_auto']:.0f}",
+        ),
         ("warm billed duration under the emulator", f"{cost['billed_ms_assumed']:.0f} ms", "", ""),
         ("cost of a million predictions", f"${cost['total']:.2f}", "", ""),
-    ]  # fmt: skip
+    ]
     head = f"| {'measure':<44} | {'ours':<20} | {'conventional':<14} | {'ratio':<6} |"
     lines = [head, "|" + "|".join("-" * (n + 2) for n in (44, 20, 14, 6)) + "|"]
     lines += [f"| {a:<44} | {b:<20} | {c_:<14} | {d:<6} |" for a, b, c_, d in rows]

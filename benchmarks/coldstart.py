@@ -69,27 +69,38 @@ def prepare(model: Path, work: Path) -> tuple[list[Variant], dict[str, dict[str,
     ours_handler, base_handler, python = HANDLER, "lambda_function.handler", base_interpreter()
     variants = [
         Variant("ours", Layout(python, ours_fn, (ours_deps / "python", client), ours_model / "model", ours_handler)),
-        Variant("ours_no_bytecode", Layout(python, ours_fn_plain, (ours_deps_plain / "python", client),
-                                           ours_model / "model", ours_handler)),
-        Variant("conventional", Layout(python, base_fn_plain, (base_deps_plain / "python", client), base_model,
-                                       base_handler)),
-        Variant("conventional_bytecode", Layout(python, base_fn, (base_deps / "python", client), base_model,
-                                                base_handler)),
-    ]  # fmt: skip
+        Variant(
+            "ours_no_bytecode",
+            Layout(python, ours_fn_plain, (ours_deps_plain / "python", client), ours_model / "model", ours_handler),
+        ),
+        Variant(
+            "conventional",
+            Layout(python, base_fn_plain, (base_deps_plain / "python", client), base_model, base_handler),
+        ),
+        Variant(
+            "conventional_bytecode", Layout(python, base_fn, (base_deps / "python", client), base_model, base_handler)
+        ),
+    ]
     sizes = {
         "ours": {
-            "function": build.tree_size(ours_fn), "dependencies_layer": build.tree_size(ours_deps),
+            "function": build.tree_size(ours_fn),
+            "dependencies_layer": build.tree_size(ours_deps),
             "model_layer": build.tree_size(ours_model),
-            "zipped": sum(build.zip_tree(d, work / "zips" / f"ours-{i}.zip") for i, d in
-                          enumerate((ours_fn, ours_deps, ours_model))),
+            "zipped": sum(
+                build.zip_tree(d, work / "zips" / f"ours-{i}.zip")
+                for i, d in enumerate((ours_fn, ours_deps, ours_model))
+            ),
         },
         "conventional": {
-            "function": build.tree_size(base_fn_plain), "dependencies_layer": build.tree_size(base_deps_plain),
+            "function": build.tree_size(base_fn_plain),
+            "dependencies_layer": build.tree_size(base_deps_plain),
             "model_layer": build.tree_size(base_model),
-            "zipped": sum(build.zip_tree(d, work / "zips" / f"conv-{i}.zip") for i, d in
-                          enumerate((base_fn_plain, base_deps_plain, base_model))),
+            "zipped": sum(
+                build.zip_tree(d, work / "zips" / f"conv-{i}.zip")
+                for i, d in enumerate((base_fn_plain, base_deps_plain, base_model))
+            ),
         },
-    }  # fmt: skip
+    }
     for entry in sizes.values():
         entry["unzipped"] = entry["function"] + entry["dependencies_layer"] + entry["model_layer"]
     return variants, sizes

@@ -106,10 +106,24 @@ def build_deps(
     site = out / "python"
     shutil.rmtree(site, ignore_errors=True)
     command = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-        "--target", str(site), "--implementation", "cp", "--python-version", f"{RUNTIME[0]}.{RUNTIME[1]}",
-        "--only-binary=:all:", "--upgrade", "-r", str(requirements),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--target",
+        str(site),
+        "--implementation",
+        "cp",
+        "--python-version",
+        f"{RUNTIME[0]}.{RUNTIME[1]}",
+        "--only-binary=:all:",
+        "--upgrade",
+        "-r",
+        str(requirements),
+    ]
     for platform in PLATFORMS[arch]:
         command += ["--platform", platform]
     subprocess.run(command, check=True)

@@ -140,15 +140,20 @@ def running(
         process = subprocess.Popen(
             [
                 str(rie),
-                "--runtime-interface-emulator-address", f"127.0.0.1:{rie_port}",
-                "--runtime-api-address", f"127.0.0.1:{api_port}",
-                python, "-m", "awslambdaric", handler,
+                "--runtime-interface-emulator-address",
+                f"127.0.0.1:{rie_port}",
+                "--runtime-api-address",
+                f"127.0.0.1:{api_port}",
+                python,
+                "-m",
+                "awslambdaric",
+                handler,
             ],
             cwd=str(code),
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
     emulator = Emulator(process, f"http://127.0.0.1:{rie_port}{INVOKE_PATH}", log_path)
     try:
         deadline = time.monotonic() + startup_timeout

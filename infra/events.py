@@ -17,7 +17,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-EVENTS = Path(__file__).resolve().parent.parent / "events"
+from infra.local import ROOT
+
+EVENTS = ROOT / "events"
 
 
 @dataclass

@@ -31,9 +31,14 @@ class Layout:
     def start(self, log_path: Path, env: dict[str, str] | None = None) -> AbstractContextManager[Emulator]:
         """The emulator running this layout's handler, no user site-packages."""
         return running(
-            python=self.python, code=self.code, layers=self.layers, model_dir=self.model_dir, handler=self.handler,
-            env={"PYTHONNOUSERSITE": "1", **(env or {})}, log_path=log_path,
-        )  # fmt: skip
+            python=self.python,
+            code=self.code,
+            layers=self.layers,
+            model_dir=self.model_dir,
+            handler=self.handler,
+            env={"PYTHONNOUSERSITE": "1", **(env or {})},
+            log_path=log_path,
+        )
 
 
 def base_interpreter() -> str:
@@ -45,10 +50,19 @@ def runtime_client(target: Path) -> Path:
     """awslambdaric in its own folder, standing in for the client inside Lambda's runtime."""
     if not (target / "awslambdaric").exists():
         subprocess.run(
-            [base_interpreter(), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--target", str(target), RUNTIME_CLIENT],
+            [
+                base_interpreter(),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+                str(target),
+                RUNTIME_CLIENT,
+            ],
             check=True,
-        )  # fmt: skip
+        )
     return target
 
 

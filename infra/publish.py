@@ -102,8 +102,11 @@ def rollback(clients: Clients, function: str, to_version: int | None = None, lay
     """Point `function` at an earlier model layer version: `to_version`, or the one before the current."""
     known = {v["Version"]: v["LayerVersionArn"] for v in versions(clients, layer)}
     config = clients.lambda_.get_function_configuration(FunctionName=function)
-    attached = [int(layer_arn["Arn"].rsplit(":", 1)[1]) for layer_arn in config.get("Layers", [])
-                if _unversioned(layer_arn["Arn"]).endswith(f":layer:{layer}")]  # fmt: skip
+    attached = [
+        int(layer_arn["Arn"].rsplit(":", 1)[1])
+        for layer_arn in config.get("Layers", [])
+        if _unversioned(layer_arn["Arn"]).endswith(f":layer:{layer}")
+    ]
     if to_version is None:
         if not attached:
             raise PublishError(f"function {function} has no version of layer {layer} attached")

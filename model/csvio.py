@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from model.errors import CsvError
 from model.rules import violations
-from model.schema import FEATURE_NAMES, N_FEATURES, canonical_name
+from model.schema import FEATURE_NAMES, INDEX, N_FEATURES, canonical_name
 
 ID_COLUMNS = ("id", "sample_id")
 LABEL_COLUMNS = ("diagnosis", "label", "target", "class")
@@ -32,7 +32,18 @@ class CsvTable:
     row_errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _header_map(header: list[str], path: str) -> tuple[dict[int, str], int | None, int | None, list[int]]:
+@dataclass(frozen=True)
+class _Layout:
+    """Where things are in a file's rows, read from its header."""
+
+    header: list[str]
+    features: dict[int, str]  # column -> canonical feature name
+    id_col: int | None
+    label_col: int | None
+    blank: list[int]  # unnamed columns, which must stay empty
+
+
+def _header_map(header: list[str], path: str) -> _Layout:
     features: dict[int, str] = {}
     id_col = label_col = None
     blank: list[int] = []
@@ -66,7 +77,7 @@ def _header_map(header: list[str], path: str) -> tuple[dict[int, str], int | Non
             "Kaggle/UCI names (concave points_mean) or scikit-learn's (mean radius), plus optional "
             f"{ID_COLUMNS[0]!r} and {LABEL_COLUMNS[0]!r} columns"
         )
-    return features, id_col, label_col, blank
+    return _Layout(header, features, id_col, label_col, blank)
 
 
 def _label(cell: str, line: int, column: str) -> int:
@@ -77,6 +88,42 @@ def _label(cell: str, line: int, column: str) -> int:
             f"line {line}, column {column!r}: unknown label {cell!r}; expected M/B or malignant/benign{hint}"
         )
     return value
+
+
+def _parse_row(
+    layout: _Layout, cells: list[str], line: int, seen_ids: dict[str, int]
+) -> tuple[list[float], int | None, str]:
+    """(features in model order, label, id) of one data line; ValueError names the line and column."""
+    header = layout.header
+    if len(cells) != len(header):
+        raise ValueError(f"line {line}: {len(cells)} cells, the header has {len(header)} columns")
+    for i in layout.blank:
+        if cells[i].strip():
+            raise ValueError(f"line {line}, column {i + 1}: a value under an unnamed column: {cells[i]!r}")
+    row = [0.0] * N_FEATURES
+    for i, name in layout.features.items():
+        cell = cells[i].strip()
+        try:
+            value = float(cell)
+        except ValueError:
+            what = "empty cell" if not cell else f"non-numeric value {cell!r}"
+            raise ValueError(f"line {line}, column {header[i]!r}: {what}; expected a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"line {line}, column {header[i]!r}: {cell!r} is not a finite number")
+        row[INDEX[name]] = value
+    problems = violations(np.array([row]))
+    if problems:
+        raise ValueError(f"line {line}: " + "; ".join(p.message for p in problems))
+    label = _label(cells[layout.label_col], line, header[layout.label_col]) if layout.label_col is not None else None
+    if layout.id_col is None:
+        return row, label, str(line - 1)
+    row_id = cells[layout.id_col].strip()
+    if row_id in seen_ids:
+        raise ValueError(
+            f"line {line}, column {header[layout.id_col]!r}: id {row_id!r} repeats line {seen_ids[row_id]}"
+        )
+    seen_ids[row_id] = line
+    return row, label, row_id
 
 
 def parse_csv(text: str, path: str = "<input>", require_labels: bool = False) -> CsvTable:
@@ -95,8 +142,8 @@ def parse_csv(text: str, path: str = "<input>", require_labels: bool = False) ->
             f"{path}: line 1 has {len(header)} comma-separated column(s), expected at least "
             f"{N_FEATURES} feature columns; is this a CSV file with a header line?"
         )
-    features, id_col, label_col, blank = _header_map(header, path)
-    if require_labels and label_col is None:
+    layout = _header_map(header, path)
+    if require_labels and layout.label_col is None:
         raise CsvError(f"{path}: line 1: no label column; add {LABEL_COLUMNS[0]!r} with M/B or malignant/benign")
     xs: list[list[float]] = []
     ys: list[int] = []
@@ -108,33 +155,7 @@ def parse_csv(text: str, path: str = "<input>", require_labels: bool = False) ->
         if not cells or all(not c.strip() for c in cells):
             continue
         try:
-            if len(cells) != len(header):
-                raise ValueError(f"line {line}: {len(cells)} cells, the header has {len(header)} columns")
-            for i in blank:
-                if cells[i].strip():
-                    raise ValueError(f"line {line}, column {i + 1}: a value under an unnamed column: {cells[i]!r}")
-            row = [0.0] * N_FEATURES
-            for i, name in features.items():
-                cell = cells[i].strip()
-                try:
-                    value = float(cell)
-                except ValueError:
-                    what = "empty cell" if not cell else f"non-numeric value {cell!r}"
-                    raise ValueError(f"line {line}, column {header[i]!r}: {what}; expected a number") from None
-                if not math.isfinite(value):
-                    raise ValueError(f"line {line}, column {header[i]!r}: {cell!r} is not a finite number")
-                row[FEATURE_NAMES.index(name)] = value
-            problems = violations(np.array([row]))
-            if problems:
-                raise ValueError(f"line {line}: " + "; ".join(p.message for p in problems))
-            label = _label(cells[label_col], line, header[label_col]) if label_col is not None else None
-            row_id = cells[id_col].strip() if id_col is not None else str(line - 1)
-            if id_col is not None:
-                if row_id in seen_ids:
-                    raise ValueError(
-                        f"line {line}, column {header[id_col]!r}: id {row_id!r} repeats line {seen_ids[row_id]}"
-                    )
-                seen_ids[row_id] = line
+            row, label, row_id = _parse_row(layout, cells, line, seen_ids)
         except ValueError as err:
             errors.append((line, str(err)))
             continue
@@ -147,7 +168,7 @@ def parse_csv(text: str, path: str = "<input>", require_labels: bool = False) ->
         raise CsvError(f"{path}: a header but no data rows")
     return CsvTable(
         x=np.array(xs, dtype=np.float64).reshape(-1, N_FEATURES),
-        y=np.array(ys, dtype=np.int64) if label_col is not None else None,
+        y=np.array(ys, dtype=np.int64) if layout.label_col is not None else None,
         ids=ids,
         lines=lines,
         row_errors=errors,

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,10 +20,10 @@ import pytest
 
 from handler.settings import get_settings
 from infra.events import LocalContext
+from infra.local import ROOT, free_port
 from model.predictor import Predictor
+from tests.support import Answer
 from training import cli, data
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -70,13 +69,6 @@ def lambda_module(artifact_dir: Path) -> Iterator[ModuleType]:
     get_settings.cache_clear()
 
 
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: Any
-
-
 @pytest.fixture
 def invoke(lambda_module: ModuleType) -> Callable[[dict[str, Any]], Answer]:
     def call(event: dict[str, Any]) -> Answer:
@@ -103,12 +95,22 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., str]]:
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(model_dir: Path, *extra: str) -> str:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         env = {**os.environ, "MODEL_DIR": str(model_dir), "LOG_LEVEL": "WARNING"}
-        command = [sys.executable, "-m", "uvicorn", "handler.lambda_function:app", "--host", "127.0.0.1",
-                   "--port", str(port), "--no-access-log", "--log-level", "warning", *extra]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "handler.lambda_function:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            *extra,
+        ]
         log = tmp_path / f"uvicorn-{port}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +14,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+import threadpoolctl
 
+from infra.local import ROOT
 from model import artifact
 from model.errors import (
     ArtifactMissingError,
@@ -21,7 +26,8 @@ from model.errors import (
     NonFiniteArrayError,
     ShapeError,
 )
-from training import cli
+from model.predictor import Predictor
+from training import cli, data
 
 
 @pytest.fixture
@@ -142,7 +148,7 @@ def test_manifest_field_of_the_wrong_type_is_named(copy: Path) -> None:
         m["operating_points"]["balanced"]["threshold"] = "high"
 
     _rewrite_manifest(copy, change)
-    with pytest.raises(ManifestError, match="operating_points.balanced.threshold must be a number, got str"):
+    with pytest.raises(ManifestError, match=r"operating_points\.balanced\.threshold must be a number, got str"):
         artifact.load(copy)
 
 
@@ -190,3 +196,44 @@ def test_typed_manifest_reads_what_training_wrote(artifact_dir: Path) -> None:
     )
     assert loaded.examples["malignant"].features == raw["examples"]["malignant"]["features"]
     assert loaded.metrics.scores["brier"].n == raw["metrics"]["brier"]["n"]
+
+
+def test_manifest_records_the_blas_kernel(artifact_dir: Path) -> None:
+    blas = artifact.load(artifact_dir).manifest.platform["blas"]
+    info = [i for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"]
+    assert blas and {b["architecture"] for b in blas} == {str(i["architecture"]) for i in info}
+    assert all(b["library"] and b["version"] for b in blas)
+
+
+@pytest.mark.integration
+def test_another_blas_kernel_gives_the_same_model_within_tolerance(
+    artifact_dir: Path, tmp_path: Path, dataset: data.Dataset
+) -> None:
+    # GIVEN the same data and seed trained where OpenBLAS runs another kernel, as on another machine
+    other = tmp_path / "other"
+    command = [
+        sys.executable,
+        "-m",
+        "training",
+        "--profile",
+        "quick",
+        "--seed",
+        "0",
+        "--jobs",
+        "1",
+        "--out",
+        str(other),
+    ]
+    env = {**os.environ, "OPENBLAS_CORETYPE": "Prescott"}
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, timeout=900)
+    here, there = Predictor.load(artifact_dir), Predictor.load(other)
+    # THEN its manifest names that kernel
+    assert {b["architecture"] for b in there.manifest.platform["blas"]} == {"Katmai"}
+    # AND the model is the same one: family, hyper-parameters, labels at every operating point, and
+    # probabilities within 1e-8 on all 569 rows (bytes may differ: kernels round differently)
+    assert there.manifest.model.family == here.manifest.model.family
+    assert there.manifest.model.hyperparameters == here.manifest.model.hyperparameters
+    assert np.max(np.abs(there.probability(dataset.x) - here.probability(dataset.x))) <= 1e-8
+    for name in here.operating_points:
+        ours = [p.label for p in here.predict(dataset.x, operating_point=name)]
+        assert [p.label for p in there.predict(dataset.x, operating_point=name)] == ours

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from infra.events import event
-from tests.conftest import Answer
+from tests.support import Answer
 
 Invoke = Callable[[dict[str, Any]], Answer]
 
@@ -306,20 +306,36 @@ def test_unknown_routes_and_methods(invoke: Invoke, method: str, path: str, stat
 HOSTILE = [
     # (case, event keyword arguments, expected status, text in the answer)
     ("negative_zero_is_zero", lambda ex: {"raw_body": _raw(ex["benign"], "concavity_se", "-0.0")}, 200, "label"),
-    ("largest_double_is_out_of_distribution", lambda ex: {"raw_body": _raw(ex["benign"], "area_worst", "1e308")}, 200,
-     '"out_of_distribution": true'),
-    ("unicode_feature_name", lambda ex: {"body": {"features": {**ex["benign"], "rädius_mëan": 1.0}}}, 422,
-     "unknown feature 'rädius_mëan'"),
+    (
+        "largest_double_is_out_of_distribution",
+        lambda ex: {"raw_body": _raw(ex["benign"], "area_worst", "1e308")},
+        200,
+        '"out_of_distribution": true',
+    ),
+    (
+        "unicode_feature_name",
+        lambda ex: {"body": {"features": {**ex["benign"], "rädius_mëan": 1.0}}},
+        422,
+        "unknown feature 'rädius_mëan'",
+    ),
     ("unicode_escape_name", lambda ex: {"raw_body": b'{"features": {"\\u0000radius": 1}}'}, 422, "unknown feature"),
-    ("json_with_charset", lambda ex: {"body": {"features": ex["benign"]},
-                                      "content_type": "application/json; charset=utf-8"}, 200, "label"),
+    (
+        "json_with_charset",
+        lambda ex: {"body": {"features": ex["benign"]}, "content_type": "application/json; charset=utf-8"},
+        200,
+        "label",
+    ),
     ("xml", lambda ex: {"raw_body": b"<features/>", "content_type": "application/xml"}, 415, "application/xml"),
-    ("multipart", lambda ex: {"raw_body": b"--x--", "content_type": "multipart/form-data; boundary=x"}, 415,
-     "multipart/form-data"),
+    (
+        "multipart",
+        lambda ex: {"raw_body": b"--x--", "content_type": "multipart/form-data; boundary=x"},
+        415,
+        "multipart/form-data",
+    ),
     ("invalid_utf8", lambda ex: {"raw_body": b'{"features": "\xff\xfe"}', "base64_body": True}, 400, "JSON"),
     ("string_top_level", lambda ex: {"body": "features"}, 422, "valid dictionary"),
     ("null_top_level", lambda ex: {"raw_body": b"null"}, 422, "body"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("case", "build", "status", "text"), HOSTILE, ids=[c[0] for c in HOSTILE])

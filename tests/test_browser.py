@@ -9,14 +9,22 @@ from typing import Any
 
 import pytest
 
+from infra.local import ROOT, free_port
+
 playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "browser"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -119,12 +127,24 @@ def test_keeps_working_when_the_server_refuses(
     serve: Callable[..., str], artifact_dir: Path, page: Any, status: int
 ) -> None:
     page.goto(serve(artifact_dir) + "/")
-    violation = {"field": "features.texture_mean", "rule": "finite", "value": "nan",
-                 "message": "features.texture_mean must be a finite number"}  # fmt: skip
-    body = {"error": {"status": status, "title": "refused", "detail": f"refused with {status}",
-                      "violations": [violation] if status == 422 else []}, "disclaimer": "x"}  # fmt: skip
-    page.route("**/predict", lambda route: route.fulfill(status=status, content_type="application/json",
-                                                          body=json.dumps(body)))  # fmt: skip
+    violation = {
+        "field": "features.texture_mean",
+        "rule": "finite",
+        "value": "nan",
+        "message": "features.texture_mean must be a finite number",
+    }
+    body = {
+        "error": {
+            "status": status,
+            "title": "refused",
+            "detail": f"refused with {status}",
+            "violations": [violation] if status == 422 else [],
+        },
+        "disclaimer": "x",
+    }
+    page.route(
+        "**/predict", lambda route: route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+    )
     page.click("#fill-malignant")
     page.click("#submit")
     page.wait_for_function("document.getElementById('status').textContent.includes('Error')")
@@ -145,7 +165,6 @@ def staged(lambda_module: Any) -> Iterator[str]:
     This is what handler.lambda_function's stage-aware Mangum adapters produce from real events; uvicorn's
     own --root-path expects a proxy to have stripped the prefix, which API Gateway does not do.
     """
-    import socket
     import threading
 
     import uvicorn
@@ -157,9 +176,7 @@ def staged(lambda_module: Any) -> Iterator[str]:
             scope = {**scope, "root_path": "/prod"}
         await app(scope, receive, send)
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(stage, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

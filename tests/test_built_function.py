@@ -13,9 +13,9 @@ import pytest
 from infra import build
 from infra.events import event
 from infra.lambda_layout import Layout, from_sam_build, sizes
+from infra.local import ROOT
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parent.parent
 MB = 1_000_000
 ELF_MACHINES = {62: "x86_64", 183: "aarch64"}
 
@@ -26,8 +26,13 @@ def sam_build(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     env = {**os.environ, "ARTIFACT": str(artifact_dir)}
     result = subprocess.run(
         [str(ROOT / ".venv-sam" / "bin" / "sam"), "build", "--build-in-source", "--build-dir", str(build_dir)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     yield build_dir
 

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from model.csvio import CsvError, parse_csv
+from model.csvio import parse_csv
+from model.errors import CsvError
 from model.schema import FEATURES
+from tests.support import edit_csv, write_csv
 from training import cli, data
-
-
-def write_csv(
-    path: Path, dataset: data.Dataset, style: str = "kaggle", rows: slice = slice(None), trailing_comma: bool = True
-) -> Path:
-    """The embedded rows as the Kaggle/UCI file (id, diagnosis, 'concave points_mean', trailing comma),
-    scikit-learn's names ('mean radius', 'target' as names) or canonical names."""
-    names = {
-        "kaggle": [f.aliases[1] for f in FEATURES],
-        "sklearn": [f.aliases[0] for f in FEATURES],
-        "canonical": [f.name for f in FEATURES],
-    }[style]
-    label_header, labels = ("diagnosis", ("B", "M")) if style == "kaggle" else ("target", ("benign", "malignant"))
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["id", label_header, *names, *([""] if trailing_comma else [])])
-        for i in range(len(dataset.y))[rows]:
-            cells = [str(842000 + i), labels[dataset.y[i]], *(repr(float(v)) for v in dataset.x[i])]
-            writer.writerow(cells + ([""] if trailing_comma else []))
-    return path
 
 
 @pytest.mark.parametrize("style", ["kaggle", "sklearn", "canonical"])
@@ -53,14 +34,6 @@ def test_embedded_labels_come_from_names(dataset: data.Dataset) -> None:
 
 def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines()
-
-
-def _edit(path: Path, line: int, column: str, value: str) -> Path:
-    rows = list(csv.reader(path.open()))
-    rows[line - 1][rows[0].index(column)] = value
-    with path.open("w", newline="") as handle:
-        csv.writer(handle).writerows(rows)
-    return path
 
 
 BAD_CELLS = [
@@ -87,7 +60,7 @@ def test_bad_cell_is_named_by_line_and_column_and_nothing_is_written(
     tmp_path: Path, dataset: data.Dataset, case: str, line: int, column: str, value: str, message: str
 ) -> None:
     # GIVEN a Kaggle-style file with one bad cell
-    path = _edit(write_csv(tmp_path / "bad.csv", dataset, rows=slice(0, 60)), line, column, value)
+    path = edit_csv(write_csv(tmp_path / "bad.csv", dataset, rows=slice(0, 60)), line, column, value)
     out = tmp_path / "out"
     # WHEN training runs on it THEN it fails with the line and column, and writes nothing
     with pytest.raises(CsvError, match="nothing was written") as err:

@@ -8,15 +8,20 @@ import json
 import logging
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from infra.events import LocalContext, event
-from model.predictor import Predictor
+from handler.schemas import BatchResponse, ErrorResponse, PredictionOut, PredictResponse
+from handler.schemas import Violation as ViolationOut
+from infra.events import EVENTS, LocalContext, event
+from model.errors import Violation
+from model.predictor import Prediction, Predictor
 from model.schema import FEATURE_NAMES
-from tests.conftest import Answer
+from tests.support import Answer
 
 Invoke = Callable[[dict[str, Any]], Answer]
 VERSIONS = ["v1", "v2"]
@@ -157,3 +162,49 @@ def test_logs_hold_no_feature_values_bodies_or_results(
     )
     for secret in ("10.456789", "7.654321", "98765.4321", "secret_field_name", "malignant", "probability"):
         assert secret not in logs, secret
+
+
+SAMPLE_EVENTS = sorted(EVENTS.glob("*.json"))
+
+
+def _expected_status(name: str) -> int:
+    if name.startswith("invalid-"):
+        return 422
+    return 400 if name.startswith("not-api-gateway") else 200
+
+
+@pytest.mark.parametrize("path", SAMPLE_EVENTS, ids=[p.stem for p in SAMPLE_EVENTS])
+def test_every_sample_event_is_answered_as_its_name_says(invoke: Invoke, path: Path) -> None:
+    # GIVEN an event file exactly as `make invoke EVENT=...` sends it
+    sample = json.loads(path.read_text())
+    # WHEN the function handles it
+    answer = invoke(sample)
+    # THEN the status is the one its name promises, and the body is what that route returns
+    assert answer.status == _expected_status(path.stem), answer.body
+    if answer.status != 200:
+        assert "not a diagnostic tool" in answer.body["disclaimer"] and answer.body["error"]["detail"]
+    elif path.stem.startswith("predict-batch"):
+        assert answer.body["count"] == len(answer.body["predictions"]) > 1
+    elif path.stem.startswith("predict"):
+        assert answer.body["label"] in ("benign", "malignant")
+        assert (answer.body["explanation"] is not None) == ("explain" in path.stem)
+    elif path.stem.startswith("health"):
+        assert answer.body["status"] == "ok"
+    elif path.stem.startswith("model"):
+        assert len(answer.body["features"]) == 30
+    else:
+        assert answer.headers["content-type"].startswith(("text/html", "application/json"))
+
+
+def test_response_models_describe_real_answers(invoke: Invoke, examples: dict[str, dict[str, float]]) -> None:
+    # GIVEN the response models the OpenAPI document declares
+    one = invoke(event("v2", "POST", "/predict", {"features": examples["malignant"], "explain": True}))
+    batch = invoke(event("v2", "POST", "/predict/batch", {"instances": [examples["benign"]] * 2}))
+    bad = invoke(event("v2", "POST", "/predict", {"features": {}}))
+    # THEN each real answer validates against its model, and dumping it back gives the very same JSON:
+    # no field of the answer is undeclared, and none of the model's is missing from the answer
+    for model, body in ((PredictResponse, one.body), (BatchResponse, batch.body), (ErrorResponse, bad.body)):
+        assert model.model_validate(body).model_dump(mode="json") == body
+    # AND the core's result and the documented one have the same fields
+    assert set(PredictionOut.model_fields) == {f.name for f in fields(Prediction)}
+    assert set(ViolationOut.model_fields) == {f.name for f in fields(Violation)}

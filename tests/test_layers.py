@@ -13,8 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra import publish
-from infra import package
+from infra import package, publish
 
 REGION = "us-east-1"
 
@@ -52,9 +51,12 @@ def test_package_refuses_a_tampered_artifact(artifact_dir: Path, tmp_path: Path)
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[publish.Clients]:
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION,
-    }.items():  # fmt: skip
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         clients = publish.Clients.default(REGION)
@@ -68,9 +70,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[publish.Clients]:
             LayerName="wdbc-deps", Content={"ZipFile": b"PK\x05\x06" + b"\0" * 18}
         )
         clients.lambda_.create_function(
-            FunctionName="classifier", Runtime="python3.13", Role=role, Handler="handler.lambda_function.handler",
-            Code={"ZipFile": code.getvalue()}, Layers=[deps["LayerVersionArn"]],
-        )  # fmt: skip
+            FunctionName="classifier",
+            Runtime="python3.13",
+            Role=role,
+            Handler="handler.lambda_function.handler",
+            Code={"ZipFile": code.getvalue()},
+            Layers=[deps["LayerVersionArn"]],
+        )
         yield clients
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from model import cli
 from model.predictor import Predictor
-from tests.test_csv_data import _edit, write_csv
+from tests.support import edit_csv, write_csv
 from training import data
 
 
@@ -19,8 +19,8 @@ def test_scores_good_rows_and_reports_bad_ones(
 ) -> None:
     # GIVEN a Kaggle file of 12 rows, line 4 with a negative value and line 6 with text
     path = write_csv(tmp_path / "in.csv", dataset, rows=slice(0, 12))
-    _edit(path, 4, "radius_mean", "-3")
-    _edit(path, 6, "texture_mean", "n/a")
+    edit_csv(path, 4, "radius_mean", "-3")
+    edit_csv(path, 6, "texture_mean", "n/a")
     out = tmp_path / "out.csv"
     # WHEN it is scored
     code = cli.main(["predict", str(path), "--model", str(artifact_dir), "--output", str(out)])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import pytest
 
 from model.predictor import Predictor
 from training import data
@@ -37,7 +38,10 @@ def test_metrics_hold_every_figure(artifact_dir: Path) -> None:
         for metric in ("accuracy", "auc", "sensitivity", "specificity", "brier", "log_loss", "ece"):
             summary = fam["summary"][metric]
             assert 0.0 <= summary["mean"] <= 1.0 or metric == "log_loss"
-            assert summary["std"] >= 0.0 and summary["n"] == 3
+            per_split = [split[metric] for split in fam["per_split"]]
+            assert summary["n"] == len(per_split) == 3
+            assert summary["mean"] == pytest.approx(np.mean(per_split), abs=1e-12)
+            assert summary["std"] == pytest.approx(np.std(per_split, ddof=1), abs=1e-12)
     chosen = report["selection"]["chosen"]
     assert families[chosen]["deployable"]
     assert chosen == min(

@@ -53,9 +53,18 @@ def test_html_is_self_contained(drawn: Path) -> None:
 def test_model_card_has_every_section_with_real_figures(drawn: Path) -> None:
     card = (drawn / "MODEL_CARD.md").read_text()
     metrics = json.loads((drawn / "metrics.json").read_text())
-    for section in ("Model details", "Intended use", "Factors", "Metrics", "Training data", "Evaluation data",
-                    "Quantitative analyses", "Ethical considerations", "Caveats and recommendations",
-                    "Citation of the data"):  # fmt: skip
+    for section in (
+        "Model details",
+        "Intended use",
+        "Factors",
+        "Metrics",
+        "Training data",
+        "Evaluation data",
+        "Quantitative analyses",
+        "Ethical considerations",
+        "Caveats and recommendations",
+        "Citation of the data",
+    ):
         assert f"## {section}" in card, section
     chosen = metrics["families"][metrics["selection"]["chosen"]]["summary"]
     assert f"accuracy {chosen['accuracy']['mean']:.4f}" in card

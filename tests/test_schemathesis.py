@@ -11,17 +11,34 @@ from pathlib import Path
 
 import pytest
 
+from infra.local import ROOT
+
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_schemathesis_finds_nothing(serve: Callable[..., str], artifact_dir: Path, tmp_path: Path) -> None:
     served = serve(artifact_dir)
     st = Path(sys.executable).with_name("st")
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks", "PYTHONPATH": str(ROOT)}
-    command = [str(st), "run", f"{served}/openapi.json", "--checks", "all", "--mode", "all",
-               "--max-examples", "150", "--seed", "20261127", "--request-timeout", "30",
-               "--report", "junit", "--report-dir", str(tmp_path)]  # fmt: skip
+    command = [
+        str(st),
+        "run",
+        f"{served}/openapi.json",
+        "--checks",
+        "all",
+        "--mode",
+        "all",
+        "--max-examples",
+        "150",
+        "--seed",
+        "20261127",
+        "--request-timeout",
+        "30",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(tmp_path),
+    ]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=540, check=False)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]

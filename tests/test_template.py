@@ -6,13 +6,13 @@ import json
 import re
 import subprocess
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.local import ROOT
+
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parent.parent
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
 
 
@@ -44,8 +44,16 @@ def test_cfn_lint() -> None:
 
 
 def test_checkov_has_no_failed_check_and_every_skip_is_justified() -> None:
-    result = _run(str(ROOT / ".venv-checkov" / "bin" / "checkov"), "-f", "template.yaml", "--framework",
-                  "cloudformation", "--skip-download", "--output", "json")  # fmt: skip
+    result = _run(
+        str(ROOT / ".venv-checkov" / "bin" / "checkov"),
+        "-f",
+        "template.yaml",
+        "--framework",
+        "cloudformation",
+        "--skip-download",
+        "--output",
+        "json",
+    )
     report = json.loads(result.stdout)
     summary = report["summary"]
     assert summary["failed"] == 0, [c["check_id"] for c in report["results"]["failed_checks"]]
@@ -94,8 +102,15 @@ def test_api_routes_throttling_and_access_logs() -> None:
     routes = {
         r["Properties"]["RouteKey"]: r["Properties"] for r in _of_type(template, "AWS::ApiGatewayV2::Route").values()
     }
-    assert set(routes) == {"POST /predict", "POST /predict/batch", "GET /health", "GET /model", "GET /docs",
-                           "GET /openapi.json", "GET /"}  # fmt: skip
+    assert set(routes) == {
+        "POST /predict",
+        "POST /predict/batch",
+        "GET /health",
+        "GET /model",
+        "GET /docs",
+        "GET /openapi.json",
+        "GET /",
+    }
     for route in routes.values():
         assert route["AuthorizationType"] == {"Fn::If": ["UseIam", "AWS_IAM", "NONE"]}
     [stage] = _of_type(template, "AWS::ApiGatewayV2::Stage").values()

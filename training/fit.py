@@ -81,7 +81,7 @@ def train(dataset: data.Dataset, profile: Profile, seed: int, jobs: int, family:
     """Compare every family by nested CV, then fit, calibrate and export the chosen one on all rows."""
     x, y = dataset.x, dataset.y
     log.info("data: %s (%d rows, %d malignant)", dataset.source, len(y), int(y.sum()))
-    splits = protocol.nested_cv(FAMILIES, x, y, profile, seed, jobs)
+    splits = protocol.nested_cv(protocol.Study(FAMILIES, x, y, profile, seed), jobs)
     families = {f.name: summarise(splits, f) for f in FAMILIES}
     chosen, rule = choose(families, family)
     log.info("chosen: %s (%s)", chosen.title, rule)

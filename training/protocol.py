@@ -7,6 +7,8 @@ test part, exactly as the final model will be chosen on all data.
 
 from __future__ import annotations
 
+import logging
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -23,12 +25,13 @@ from sklearn.model_selection import (
     StratifiedKFold,
     cross_val_predict,
 )
-from tqdm import tqdm
 
 from model.arrays import FloatArray, IntArray
 from model.schema import BLOCKS
 from training import metrics, ood
 from training.families import Family, Profile
+
+log = logging.getLogger("training")
 
 
 @dataclass(frozen=True)
@@ -133,18 +136,30 @@ def robustness(
     return out
 
 
-def run_split(
-    families: tuple[Family, ...],
-    x: FloatArray,
-    y: IntArray,
-    train: NDArray[np.intp],
-    test: NDArray[np.intp],
-    repeat: int,
-    fold: int,
-    profile: Profile,
-    seed: int,
-) -> SplitResult:
-    split_seed = seed + 1000 * repeat + fold
+@dataclass(frozen=True)
+class Study:
+    """What every outer split compares: the families, the data, the profile and the seed."""
+
+    families: tuple[Family, ...]
+    x: FloatArray
+    y: IntArray
+    profile: Profile
+    seed: int
+
+
+@dataclass(frozen=True)
+class OuterSplit:
+    repeat: int
+    fold: int
+    train: NDArray[np.intp]
+    test: NDArray[np.intp]
+
+
+def run_split(study: Study, split: OuterSplit) -> SplitResult:
+    """Tune and fit every family on the split's training rows; judge each on its test rows."""
+    families, x, y, profile = study.families, study.x, study.y, study.profile
+    repeat, fold, train, test = split.repeat, split.fold, split.train, split.test
+    split_seed = study.seed + 1000 * repeat + fold
     probability, params, scores = {}, {}, {}
     operating: dict[str, dict[str, dict[str, float]]] = {}
     conformal: dict[str, dict[str, dict[str, float]]] = {}
@@ -179,16 +194,26 @@ def run_split(
     )
 
 
-def nested_cv(
-    families: tuple[Family, ...], x: FloatArray, y: IntArray, profile: Profile, seed: int, jobs: int
-) -> list[SplitResult]:
-    outer = RepeatedStratifiedKFold(n_splits=profile.outer_folds, n_repeats=profile.repeats, random_state=seed)
-    tasks = [
-        delayed(run_split)(
-            families, x, y, train, test, i // profile.outer_folds, i % profile.outer_folds, profile, seed
-        )
-        for i, (train, test) in enumerate(outer.split(x, y))
+def nested_cv(study: Study, jobs: int) -> list[SplitResult]:
+    """Every outer split of the repeated stratified K-fold, in parallel; progress is logged as folds finish."""
+    profile = study.profile
+    outer = RepeatedStratifiedKFold(n_splits=profile.outer_folds, n_repeats=profile.repeats, random_state=study.seed)
+    splits = [
+        OuterSplit(i // profile.outer_folds, i % profile.outer_folds, train, test)
+        for i, (train, test) in enumerate(outer.split(study.x, study.y))
     ]
-    results = Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks)
-    done = list(tqdm(results, total=len(tasks), desc="nested CV (outer folds)", unit="fold", disable=None))
+    started = time.perf_counter()
+    results = Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(run_split)(study, s) for s in splits)
+    done: list[SplitResult] = []
+    for result in results:
+        done.append(result)
+        elapsed = time.perf_counter() - started
+        rest = elapsed / len(done) * (len(splits) - len(done))
+        log.info(
+            "nested CV: outer fold %d of %d done, %.0f s elapsed, about %.0f s to go",
+            len(done),
+            len(splits),
+            elapsed,
+            rest,
+        )
     return sorted(done, key=lambda r: (r.repeat, r.fold))

@@ -57,10 +57,12 @@ def clinical_comparison(d: Inputs) -> str:
 def robustness_rows(d: Inputs) -> list[tuple[str, str, str, str]]:
     rows = []
     for case, values in d.family.get("robustness", {}).items():
-        rows.append((
-            case.replace("_", " "),
-            f"{values['accuracy']['mean']:.4f} +/- {values['accuracy']['std']:.4f}",
-            f"{values['sensitivity']['mean']:.4f} +/- {values['sensitivity']['std']:.4f}",
-            pct(values["indeterminate"]["mean"]),
-        ))  # fmt: skip
+        rows.append(
+            (
+                case.replace("_", " "),
+                f"{values['accuracy']['mean']:.4f} +/- {values['accuracy']['std']:.4f}",
+                f"{values['sensitivity']['mean']:.4f} +/- {values['sensitivity']['std']:.4f}",
+                pct(values["indeterminate"]["mean"]),
+            )
+        )
     return rows
