@@ -227,72 +227,92 @@ def _kind(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
+def _feature(f: _Reader) -> FeatureSpec:
+    return FeatureSpec(
+        name=f.text("name"),
+        description=f.text("description"),
+        unit=f.text("unit"),
+        aliases=f.strings("aliases"),
+        training_min=f.number("training_min"),
+        training_max=f.number("training_max"),
+    )
+
+
+def _model(model: _Reader) -> ModelSpec:
+    calibration = model.obj("calibration")
+    return ModelSpec(
+        family=model.text("family"),
+        title=model.text("title"),
+        kind=model.text("kind"),
+        estimator=model.text("estimator"),
+        hyperparameters=model.obj("hyperparameters").doc,
+        calibration=Calibration(
+            method=calibration.text("method"),
+            slope=calibration.number("slope"),
+            offset=calibration.number("offset"),
+        ),
+    )
+
+
+def _operating_point(name: str, op: _Reader) -> OperatingPoint:
+    return OperatingPoint(
+        name=name,
+        threshold=op.number("threshold"),
+        target=op.text("target"),
+        cv_sensitivity=op.summary("cv_sensitivity"),
+        cv_specificity=op.summary("cv_specificity"),
+    )
+
+
+def _conformal(conformal: _Reader) -> Conformal:
+    levels = tuple(
+        ConformalLevel(
+            alpha=level.number("alpha"),
+            malignant_if_p_at_least=level.number("malignant_if_p_at_least"),
+            benign_if_p_at_most=level.number("benign_if_p_at_most"),
+            cv=level.summaries("cv_"),
+        )
+        for level in conformal.items("levels")
+    )
+    return Conformal(method=conformal.text("method"), levels=levels)
+
+
+def _ood(ood: _Reader) -> OutOfDistribution:
+    return OutOfDistribution(
+        method=ood.text("method"),
+        threshold=ood.number("threshold"),
+        threshold_rule=ood.text("threshold_rule"),
+        cv=ood.summaries("cv_"),
+    )
+
+
+def _data(data: _Reader) -> DataSpec:
+    return DataSpec(
+        source=data.text("source"),
+        n_rows=data.integer("n_rows"),
+        n_malignant=data.integer("n_malignant"),
+        n_benign=data.integer("n_benign"),
+        sha256=data.text("sha256"),
+    )
+
+
 def parse(document: object) -> Manifest:
     """A Manifest from the decoded JSON of `manifest.json`; raises ManifestError naming the field."""
     top = _Reader(document, "")
-    model, ood, conformal = top.obj("model"), top.obj("out_of_distribution"), top.obj("conformal")
-    metrics = top.obj("metrics")
-    calibration = model.obj("calibration")
-    explanation, data, training = top.obj("explanation"), top.obj("data"), top.obj("training")
+    metrics, explanation, training = top.obj("metrics"), top.obj("explanation"), top.obj("training")
     return Manifest(
         format_version=top.integer("format_version"),
         model_version=top.text("model_version"),
         disclaimer=top.text("disclaimer"),
-        features=tuple(
-            FeatureSpec(
-                name=f.text("name"),
-                description=f.text("description"),
-                unit=f.text("unit"),
-                aliases=f.strings("aliases"),
-                training_min=f.number("training_min"),
-                training_max=f.number("training_max"),
-            )
-            for f in top.items("features")
-        ),
+        features=tuple(_feature(f) for f in top.items("features")),
         examples={
             name: Example(id=e.text("id"), features=e.obj("features").numbers())
             for name, e in top.obj("examples").entries()
         },
-        model=ModelSpec(
-            family=model.text("family"),
-            title=model.text("title"),
-            kind=model.text("kind"),
-            estimator=model.text("estimator"),
-            hyperparameters=model.obj("hyperparameters").doc,
-            calibration=Calibration(
-                method=calibration.text("method"),
-                slope=calibration.number("slope"),
-                offset=calibration.number("offset"),
-            ),
-        ),
-        operating_points={
-            name: OperatingPoint(
-                name=name,
-                threshold=op.number("threshold"),
-                target=op.text("target"),
-                cv_sensitivity=op.summary("cv_sensitivity"),
-                cv_specificity=op.summary("cv_specificity"),
-            )
-            for name, op in top.obj("operating_points").entries()
-        },
-        conformal=Conformal(
-            method=conformal.text("method"),
-            levels=tuple(
-                ConformalLevel(
-                    alpha=level.number("alpha"),
-                    malignant_if_p_at_least=level.number("malignant_if_p_at_least"),
-                    benign_if_p_at_most=level.number("benign_if_p_at_most"),
-                    cv=level.summaries("cv_"),
-                )
-                for level in conformal.items("levels")
-            ),
-        ),
-        out_of_distribution=OutOfDistribution(
-            method=ood.text("method"),
-            threshold=ood.number("threshold"),
-            threshold_rule=ood.text("threshold_rule"),
-            cv=ood.summaries("cv_"),
-        ),
+        model=_model(top.obj("model")),
+        operating_points={name: _operating_point(name, op) for name, op in top.obj("operating_points").entries()},
+        conformal=_conformal(top.obj("conformal")),
+        out_of_distribution=_ood(top.obj("out_of_distribution")),
         metrics=MetricsSummary(
             protocol=metrics.text("protocol"),
             scores={key: metrics.summary(key) for key in metrics.doc if key != "protocol"},
@@ -302,13 +322,7 @@ def parse(document: object) -> Manifest:
             background=explanation.text("background"),
             background_size=explanation.integer("background_size"),
         ),
-        data=DataSpec(
-            source=data.text("source"),
-            n_rows=data.integer("n_rows"),
-            n_malignant=data.integer("n_malignant"),
-            n_benign=data.integer("n_benign"),
-            sha256=data.text("sha256"),
-        ),
+        data=_data(top.obj("data")),
         training=TrainingSpec(
             profile=training.text("profile"),
             seed=training.integer("seed"),
