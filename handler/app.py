@@ -9,11 +9,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from handler import errors, routes
-from handler.middleware import BodyGuard
+from handler.limits import LARGEST_BATCH, MAX_ANSWER_BYTES, largest_batch, largest_record_answer
+from handler.middleware import BodyGuard, JsonHeaders
 from handler.openapi import ClassifierAPI
 from handler.page import Page
 from handler.schemas import ErrorResponse
-from handler.settings import Settings
+from handler.settings import Settings, SettingsError
 from model.predictor import Predictor
 from model.schema import DISCLAIMER
 
@@ -27,7 +28,20 @@ ERROR_STATUSES = {
 }
 
 
+def check_batch_limit(settings: Settings, predictor: Predictor) -> None:
+    """Refuse a MAX_BATCH_SIZE whose largest answer could pass MAX_ANSWER_BYTES."""
+    largest = min(largest_batch(predictor), LARGEST_BATCH)
+    if settings.max_batch_size > largest:
+        raise SettingsError(
+            f"MAX_BATCH_SIZE={settings.max_batch_size} could make an answer larger than {MAX_ANSWER_BYTES} bytes "
+            f"(one explained record with every warning takes up to {largest_record_answer(predictor)} bytes); "
+            f"the largest allowed with this model is {largest}"
+        )
+
+
 def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
+    """The app for these settings and this model; SettingsError if they cannot work together."""
+    check_batch_limit(settings, predictor)
     error_docs: dict[int | str, dict[str, Any]] = {
         status: {"model": ErrorResponse, "description": text} for status, text in ERROR_STATUSES.items()
     }
@@ -43,6 +57,8 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
             f"bodies at most {settings.max_body_bytes} bytes."
         ),
         responses=error_docs,
+        docs_url=None,  # served by handler.routes from the function itself
+        redoc_url=None,
     )
     app.state.served = routes.Served(settings, predictor, Page(predictor), predictor.card())
     errors.install(app)
@@ -53,6 +69,7 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
         if isinstance(route, APIRoute) and "POST" in (route.methods or ())
     )
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes, json_routes=json_routes)
+    app.add_middleware(JsonHeaders)
     if settings.cors_origins:  # outermost, so that 413 and 415 answers carry CORS headers too
         app.add_middleware(
             CORSMiddleware,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from http import HTTPStatus
@@ -12,11 +13,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from handler.limits import (
+    MAX_DETAIL_CHARS,
+    MAX_ECHO_CHARS,
+    MAX_ERROR_BYTES,
+    MAX_FIELD_CHARS,
+    MAX_MESSAGE_CHARS,
+    MAX_VIOLATIONS,
+)
 from handler.observability import logger, record_validation_error
 from model.errors import ExplanationError, InputError, UnknownOptionError, Violation
 from model.schema import DISCLAIMER, N_FEATURES
 
-MAX_VALUE_CHARS = 80
 RULES = {
     "finite_number": "finite",
     "greater_than_equal": "non_negative",
@@ -33,37 +41,74 @@ RULES = {
     "too_long": "batch_size",
     "literal_error": "allowed_value",
     "json_invalid": "json",
+    "too_many_keys": "known_field",
+    "bad_records": "bad_records",
 }
+
+
+def shorten_text(text: str, limit: int) -> str:
+    """At most `limit` characters (and a count of the rest), control characters written as escapes."""
+    head = text[: limit + 1]
+    if not head.isprintable():
+        head = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in head)
+    return head if len(text) <= limit and len(head) <= limit else head[:limit] + f"... ({len(text)} chars)"
 
 
 def shorten(value: Any) -> Any:
     """A JSON-safe, bounded rendering of an offending value."""
-    if isinstance(value, bool) or value is None or isinstance(value, int):
-        return value if not isinstance(value, int) or abs(value) < 10**15 else shorten(str(value))
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 10**15 else shorten_text(str(value), MAX_ECHO_CHARS)
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, str):
-        return value if len(value) <= MAX_VALUE_CHARS else value[:MAX_VALUE_CHARS] + f"... ({len(value)} chars)"
+        return shorten_text(value, MAX_ECHO_CHARS)
+    if isinstance(value, list) and len(value) <= 5 and all(isinstance(v, str) for v in value):
+        return [shorten_text(v, MAX_ECHO_CHARS) for v in value]
     kind = type(value).__name__
     size = f" of {len(value)} items" if isinstance(value, Sequence | dict) else ""
     return f"<{kind}{size}>"
 
 
-def error_body(status: int, detail: str, violations: Sequence[Violation] = ()) -> dict[str, Any]:
-    """The one shape of every error answer: {"error": {status, title, detail, violations}, "disclaimer"}."""
-    return {
-        "error": {
+def bounded(v: Violation) -> Violation:
+    """The violation with every text shortened to our limits."""
+    return Violation(
+        shorten_text(v.field, MAX_FIELD_CHARS),
+        v.rule,
+        shorten(v.value),
+        shorten_text(v.message, MAX_MESSAGE_CHARS),
+    )
+
+
+def error_body(status: int, detail: str, violations: Sequence[Violation] = (), left_out: int = 0) -> dict[str, Any]:
+    """The one shape of every error answer, at most MAX_ERROR_BYTES whatever was sent.
+
+    `violations` past MAX_VIOLATIONS, and `left_out` found but not listed, are counted in "truncated".
+    """
+    listed = [bounded(v).as_dict() for v in violations[:MAX_VIOLATIONS]]
+    truncated = max(0, len(violations) - MAX_VIOLATIONS) + left_out
+
+    def body() -> dict[str, Any]:
+        error = {
             "status": status,
             "title": HTTPStatus(status).phrase,
-            "detail": detail,
-            "violations": [v.as_dict() for v in violations],
-        },
-        "disclaimer": DISCLAIMER,
-    }
+            "detail": shorten_text(detail, MAX_DETAIL_CHARS),
+            "violations": listed,
+            "truncated": truncated,
+        }
+        return {"error": error, "disclaimer": DISCLAIMER}
+
+    # Every text is shortened, so 20 violations take a few KB; where escapes make them longer, the last
+    # ones are counted instead of listed until the answer fits.
+    while listed and len(json.dumps(body(), ensure_ascii=False).encode()) > MAX_ERROR_BYTES:
+        listed.pop()
+        truncated += 1
+    return body()
 
 
-def error_response(status: int, detail: str, violations: Sequence[Violation] = ()) -> JSONResponse:
-    return JSONResponse(error_body(status, detail, violations), status_code=status)
+def error_response(status: int, detail: str, violations: Sequence[Violation] = (), left_out: int = 0) -> JSONResponse:
+    return JSONResponse(error_body(status, detail, violations, left_out), status_code=status)
 
 
 def _violations(errors: Sequence[Any]) -> list[Violation]:
@@ -75,7 +120,7 @@ def _violations(errors: Sequence[Any]) -> list[Violation]:
         kind = str(err.get("type", "invalid"))
         value = shorten(err.get("input"))
         field = ".".join(loc) or "body"
-        name = loc[-1] if loc else "body"
+        name = shorten_text(loc[-1], MAX_ECHO_CHARS) if loc else "body"
         parent = ".".join(loc[:-1])
         in_record = parent.endswith("features") or parent.startswith("instances.")
         if kind == "missing" and in_record:
@@ -105,15 +150,17 @@ def install(app: FastAPI) -> None:
         if any(e.get("type") == "json_invalid" for e in errors):
             reason = next(str(e.get("ctx", {}).get("error", "")) for e in errors if e.get("type") == "json_invalid")
             record_validation_error("json")
-            return error_response(400, f"the body is not valid JSON: {reason}")
+            return error_response(400, f"the body is not valid JSON: {shorten_text(reason, MAX_MESSAGE_CHARS)}")
         violations = _violations(errors)
         record_validation_error(*(v.rule for v in violations))
-        return error_response(422, "; ".join(v.message for v in violations[:10]), violations)
+        detail = "; ".join(shorten_text(v.message, MAX_MESSAGE_CHARS) for v in violations[:3])
+        return error_response(422, detail, violations)
 
     @app.exception_handler(InputError)
     async def on_input(request: Request, exc: InputError) -> JSONResponse:
         record_validation_error(*(v.rule for v in exc.violations))
-        return error_response(422, str(exc), exc.violations)
+        detail = "; ".join(shorten_text(v.message, MAX_MESSAGE_CHARS) for v in exc.violations[:3])
+        return error_response(422, detail, exc.violations)
 
     @app.exception_handler(UnknownOptionError)
     async def on_option(request: Request, exc: UnknownOptionError) -> JSONResponse:
@@ -123,10 +170,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = str(exc.detail)
+        path = shorten_text(request.url.path, MAX_ECHO_CHARS)
         if exc.status_code == 404:
-            detail = f"no route {request.url.path!r}; see GET /docs for the routes"
+            detail = f"no route {path!r}; see GET /docs for the routes"
         elif exc.status_code == 405:
-            detail = f"method {request.method} is not allowed on {request.url.path!r}; see GET /docs"
+            method = shorten_text(request.method, MAX_ECHO_CHARS)
+            detail = f"method {method} is not allowed on {path!r}; see GET /docs"
         elif exc.status_code == 400:
             detail = f"the body could not be parsed as JSON ({detail})"
         response = error_response(exc.status_code, detail)
@@ -141,5 +190,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error", extra={"path": request.url.path})
+        logger.exception("unhandled error", extra={"path": shorten_text(request.url.path, MAX_ECHO_CHARS)})
         return error_response(500, "internal error; the request id in the logs identifies it")

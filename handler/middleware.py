@@ -1,4 +1,4 @@
-"""Checks that come before any parsing: the body's size (413) and its content type (415)."""
+"""ASGI middleware: checks before any parsing (body size 413, content type 415), and headers on JSON answers."""
 
 from __future__ import annotations
 
@@ -73,3 +73,29 @@ class BodyGuard:
             "send fewer instances per batch"
         )
         await error_response(413, detail)(scope, receive, send)
+
+
+class JsonHeaders:
+    """Every JSON answer, errors included, is not to be cached or sniffed as another type."""
+
+    HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                if content_type.startswith(b"application/json"):
+                    present = {k.lower() for k, _ in headers}
+                    headers += [(k, v) for k, v in self.HEADERS if k not in present]
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

@@ -7,12 +7,22 @@ from collections.abc import Sequence
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from handler.settings import get_settings
+from handler.settings import DEFAULT_NAMESPACE, DEFAULT_SERVICE, SettingsError, get_settings
 from model.predictor import Prediction
 
-_settings = get_settings()
-logger = Logger(service=_settings.service_name, level=_settings.log_level)
-metrics = Metrics(namespace=_settings.metrics_namespace, service=_settings.service_name)
+
+def _logging_settings() -> tuple[str, str, str]:
+    """(service, level, namespace); the defaults when a setting is unusable, which init then reports."""
+    try:
+        s = get_settings()
+    except SettingsError:
+        return DEFAULT_SERVICE, "INFO", DEFAULT_NAMESPACE
+    return s.service_name, s.log_level, s.metrics_namespace
+
+
+_service, _level, _namespace = _logging_settings()
+logger = Logger(service=_service, level=_level)
+metrics = Metrics(namespace=_namespace, service=_service)
 
 
 def record_served(predictions: Sequence[Prediction], milliseconds: float) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 from model.predictor import Predictor
 from model.schema import ALIASES, DISCLAIMER, FEATURES, STATISTIC_NAMES, WORST_OF_MEAN, Feature
 
+# Where the docs link goes: from the stage prefix, so that it resolves under /prod/ and from the bare API URL.
+DOCS_MARKER = "__docs_href__"
 STAT_TITLES = {"mean": "Mean over the nuclei", "se": "Standard error", "worst": "Worst (mean of the three largest)"}
 
 
@@ -67,7 +69,7 @@ class Page:
 <h1>WDBC breast-tumour classifier</h1>
 <p>Model {html.escape(predictor.version)}: a calibrated {html.escape(manifest.model.title)} over the 30 nuclear
 features of the Wisconsin Diagnostic Breast Cancer data, with exact per-feature explanations.
-<a href="docs">API documentation</a>.</p>
+<a id="docs-link" href="{DOCS_MARKER}">API documentation</a>.</p>
 <form id="predict-form" novalidate>
 <div class="toolbar">
 <button type="button" class="secondary" id="fill-benign">Fill a benign example</button>
@@ -107,7 +109,7 @@ mean radius, concave points_mean), or 30 values per row in schema order (32 with
 <style>{self._style}</style></head>
 <body data-api="{html.escape(root_path)}">
 <p class="disclaimer" role="note">{html.escape(DISCLAIMER)}</p>
-{self._body}
+{self._body.replace(DOCS_MARKER, html.escape(root_path) + "/docs")}
 <script type="application/json" id="schema">{self._schema}</script>
 <script>{self._script}</script>
 </body></html>"""

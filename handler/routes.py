@@ -13,7 +13,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 
-from handler.errors import error_response
+from handler import docs
+from handler.errors import error_response, shorten_text
+from handler.limits import MAX_ECHO_CHARS
 from handler.observability import record_served, record_validation_error
 from handler.page import Page
 from handler.schemas import BatchRequest, BatchResponse, FeatureRecord, Health, Options, PredictRequest, PredictResponse
@@ -46,7 +48,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     for key, value in pairs:
         if key in seen:
-            raise json.JSONDecodeError(f"duplicate key {key!r}", "", 0)
+            raise json.JSONDecodeError(f"duplicate key {shorten_text(key, MAX_ECHO_CHARS)!r}", "", 0)
         seen[key] = value
     return seen
 
@@ -135,3 +137,19 @@ async def model_card(state: ServedDep) -> dict[str, Any]:
 async def index(request: Request, state: ServedDep) -> HTMLResponse:
     page = state.page
     return HTMLResponse(page.render(str(request.scope.get("root_path", ""))), headers=page.headers)
+
+
+@router.get("/docs", include_in_schema=False)
+async def docs_page(request: Request) -> HTMLResponse:
+    title = "WDBC breast-tumour classifier"
+    return HTMLResponse(docs.page(str(request.scope.get("root_path", "")), title), headers=docs.PAGE_HEADERS)
+
+
+@router.get("/docs/assets/{name}", include_in_schema=False)
+async def docs_asset(name: str) -> Response:
+    found = docs.asset(name)
+    if found is None:
+        message = f"no such asset {shorten_text(name, MAX_ECHO_CHARS)!r}; the assets are {sorted(docs.ASSETS)}"
+        return error_response(404, message)
+    content, media_type = found
+    return Response(content, media_type=media_type, headers=docs.ASSET_HEADERS)

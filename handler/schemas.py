@@ -6,11 +6,27 @@ is added to the OpenAPI document by `handler.openapi`.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    create_model,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
-from model.schema import DISCLAIMER, FEATURES, Feature
+from handler.errors import shorten_text
+from handler.limits import LARGEST_BATCH, MAX_BAD_RECORDS, MAX_ECHO_CHARS
+from model.schema import DISCLAIMER, FEATURE_NAMES, FEATURES, Feature
+
+FEATURE_NAME_SET = frozenset(FEATURE_NAMES)
 
 
 class Violation(BaseModel):
@@ -24,7 +40,8 @@ class ErrorBody(BaseModel):
     status: int
     title: str
     detail: str
-    violations: list[Violation] = []
+    violations: list[Violation] = Field([], description="at most 20; the rest are counted in truncated")
+    truncated: int = Field(0, description="violations found but not listed, so that the answer stays small")
 
 
 class ErrorResponse(BaseModel):
@@ -87,17 +104,38 @@ def _feature_field(feature: Feature) -> Any:
     return (Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True, description=description)], ...)
 
 
+def _few_keys(data: Any, names: Collection[str]) -> Any:
+    """Refuse an object with more keys than a model has fields before its keys are checked one by one.
+
+    The message names up to five unknown keys among the first few, so the work stays bounded.
+    """
+    if isinstance(data, dict) and len(data) > len(names):
+        looked_at = itertools.islice(data, len(names) + MAX_BAD_RECORDS)
+        unknown = [shorten_text(str(k), MAX_ECHO_CHARS) for k in looked_at if k not in names][:5]
+        raise PydanticCustomError(
+            "too_many_keys",
+            "expected an object of at most {limit} keys, got {count}; unknown keys include {unknown}",
+            {"limit": len(names), "count": len(data), "unknown": str(unknown)},
+        )
+    return data
+
+
+class _RecordBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _at_most_the_features(cls, data: Any) -> Any:
+        return _few_keys(data, FEATURE_NAME_SET)
+
+
 if TYPE_CHECKING:
 
-    class FeatureRecord(BaseModel):
+    class FeatureRecord(_RecordBase):
         """The 30 named features; at run time generated from model.schema, one field per feature."""
 
 else:
-    FeatureRecord = create_model(
-        "Features",
-        __config__=ConfigDict(extra="forbid"),
-        **{f.name: _feature_field(f) for f in FEATURES},
-    )
+    FeatureRecord = create_model("Features", __base__=_RecordBase, **{f.name: _feature_field(f) for f in FEATURES})
 
 
 class Options(BaseModel):
@@ -113,10 +151,63 @@ class Options(BaseModel):
     )
     alpha: float = Field(0.05, strict=True, description="conformal miscoverage level of the prediction set")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _at_most_the_fields(cls, data: Any) -> Any:
+        return _few_keys(data, cls.model_fields.keys())
+
+
+def _as_line_error(error: ErrorDetails, index: int) -> InitErrorDetails:
+    # The record's own message, already rendered: it carries no placeholders to fill again.
+    message = error["msg"].replace("{", "(").replace("}", ")")
+    return InitErrorDetails(
+        type=PydanticCustomError(error["type"], message),
+        loc=(index, *error["loc"]),
+        input=error["input"],
+    )
+
+
+def _records(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Records one by one, stopping at MAX_BAD_RECORDS bad ones: the rest are neither checked nor reported."""
+    if not isinstance(value, list) or not value:
+        return handler(value)
+    if len(value) > LARGEST_BATCH:
+        raise PydanticCustomError(
+            "too_long", "expected at most {limit} records, got {count}", {"limit": LARGEST_BATCH, "count": len(value)}
+        )
+    records: list[FeatureRecord] = []
+    errors: list[InitErrorDetails] = []
+    bad = 0
+    for index, item in enumerate(value):
+        try:
+            records.append(FeatureRecord.model_validate(item))
+        except ValidationError as err:
+            bad += 1
+            errors.extend(_as_line_error(e, index) for e in err.errors())
+            if bad == MAX_BAD_RECORDS and index + 1 < len(value):
+                rest = len(value) - index - 1
+                errors.append(
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "bad_records",
+                            "checking stopped after {bad} bad records; {rest} more were not checked",
+                            {"bad": bad, "rest": rest},
+                        ),
+                        loc=(),
+                        input=rest,
+                    )
+                )
+                break
+    if errors:
+        raise ValidationError.from_exception_data("instances", errors)
+    return records
+
 
 class PredictRequest(Options):
     features: FeatureRecord
 
 
 class BatchRequest(Options):
-    instances: list[FeatureRecord] = Field(min_length=1, description="1 to MAX_BATCH_SIZE records")
+    instances: Annotated[list[FeatureRecord], WrapValidator(_records)] = Field(
+        min_length=1, description="1 to MAX_BATCH_SIZE records"
+    )

@@ -18,6 +18,10 @@ ENVIRONMENT = (
 )
 
 
+DEFAULT_SERVICE = "wdbc-classifier"
+DEFAULT_NAMESPACE = "WdbcClassifier"
+
+
 class SettingsError(ValueError):
     """An environment variable holds a value the function cannot use."""
 
@@ -27,10 +31,20 @@ def _int(name: str, default: int, minimum: int) -> int:
     try:
         value = int(raw)
     except ValueError as err:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from err
+        raise SettingsError(f"{name} must be an integer, got {raw[:40]!r}") from err
     if value < minimum:
         raise SettingsError(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level() -> str:
+    raw = os.environ.get("LOG_LEVEL", "INFO")
+    if raw.upper() not in LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL must be one of {list(LOG_LEVELS)}, got {raw[:40]!r}")
+    return raw.upper()
 
 
 @dataclass(frozen=True)
@@ -48,12 +62,12 @@ class Settings:
         origins = os.environ.get("CORS_ORIGINS", "")
         return cls(
             model_dir=os.environ.get("MODEL_DIR", "/opt/model"),
-            log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+            log_level=_log_level(),
             max_batch_size=_int("MAX_BATCH_SIZE", 1000, 1),
             max_body_bytes=_int("MAX_BODY_BYTES", 2 * 1024 * 1024, 1024),
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
-            service_name=os.environ.get("POWERTOOLS_SERVICE_NAME", "wdbc-classifier"),
-            metrics_namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "WdbcClassifier"),
+            service_name=os.environ.get("POWERTOOLS_SERVICE_NAME", DEFAULT_SERVICE),
+            metrics_namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_NAMESPACE),
         )
 
 

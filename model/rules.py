@@ -8,6 +8,8 @@ from model.arrays import FloatArray
 from model.errors import InputError, Violation
 from model.schema import FEATURE_NAMES, INDEX, SE_OF_MEAN, STATISTIC_NAMES, WORST_OF_MEAN
 
+# Warnings listed per record; past this the rest are counted, so that an answer's size stays bounded.
+MAX_WARNINGS = 10
 _CONCAVITY = np.array([INDEX[f"concavity_{stat}"] for stat in STATISTIC_NAMES])
 _POINTS = np.array([INDEX[f"concave_points_{stat}"] for stat in STATISTIC_NAMES])
 _MEANS, _WORSTS = (np.array(indices) for indices in zip(*WORST_OF_MEAN, strict=True))
@@ -89,4 +91,9 @@ def soft_warnings(x: FloatArray, low: FloatArray, high: FloatArray) -> list[list
                     f"{FEATURE_NAMES[se]} ({row[se]:g}) exceeds {FEATURE_NAMES[mean]} ({row[mean]:g}); "
                     "check the columns"
                 )
+    for warnings in result:
+        if len(warnings) > MAX_WARNINGS:
+            rest = len(warnings) - (MAX_WARNINGS - 1)
+            del warnings[MAX_WARNINGS - 1 :]
+            warnings.append(f"and {rest} more warnings of these kinds: the record lies far outside the training data")
     return result

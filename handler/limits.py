@@ -1,0 +1,74 @@
+"""The bounds on what the function sends back, whatever it was sent.
+
+An error answer is at most MAX_ERROR_BYTES; a successful one at most MAX_ANSWER_BYTES, under Lambda's
+6 MB limit for a synchronous response. Both follow from these limits, never from the request.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from model.predictor import Predictor
+from model.schema import DISCLAIMER, INDEX, STATISTIC_NAMES
+
+MAX_ERROR_BYTES = 16 * 1024
+MAX_ANSWER_BYTES = 5 * 1024 * 1024  # Lambda refuses synchronous answers over 6 MB (6,291,456 bytes)
+MAX_VIOLATIONS = 20  # listed in an error answer; the rest are counted in "truncated"
+MAX_BAD_RECORDS = 5  # a batch stops being checked after this many bad records
+# The most records any batch may hold, whatever MAX_BATCH_SIZE says; init refuses a setting above what the
+# loaded model's largest answer allows, which is below this.
+LARGEST_BATCH = 5000
+MAX_ECHO_CHARS = 80  # of any value, key or parser reason repeated back
+MAX_FIELD_CHARS = 120
+MAX_MESSAGE_CHARS = 300
+MAX_DETAIL_CHARS = 1200
+# The longest repr a float can have: 17 significant digits, a sign and a three-digit exponent.
+LONGEST_FLOAT = -1.2345678901234567e-300
+
+
+def _longest_floats(value: Any) -> Any:
+    """`value` with every float replaced by the longest float repr, so that its size is an upper bound."""
+    if isinstance(value, float):
+        return LONGEST_FLOAT
+    if isinstance(value, dict):
+        return {k: _longest_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_longest_floats(v) for v in value]
+    return value
+
+
+def _worst_rows(predictor: Predictor) -> np.ndarray:
+    """Rows that raise every soft warning at once, their values at the longest `:g` rendering."""
+    big = 1.23457e100
+    row = np.full(len(INDEX), big)
+    for stat in STATISTIC_NAMES:  # each standard error above its mean
+        row[[i for name, i in INDEX.items() if name.endswith(f"_{stat}")]] = big * (1.00001 if stat == "se" else 1)
+    zeros = row.copy()  # concavity zero while concave points are not: three more warnings, three fewer ranges
+    zeros[[INDEX[f"concavity_{stat}"] for stat in STATISTIC_NAMES]] = 0.0
+    low = np.maximum(predictor.manifest.training_min * 0.12345, 1.23457e-300)
+    return np.stack([row, zeros, low])
+
+
+def largest_record_answer(predictor: Predictor) -> int:
+    """Bytes one record can add to a batch answer at most: explained, every warning, every float at its longest."""
+    longest_point = max(predictor.operating_points, key=len)
+    sizes = []
+    for p in predictor.predict(_worst_rows(predictor), operating_point=longest_point, explain=True):
+        answer = {**p.as_dict(), "label": "malignant", "prediction_set": ["benign", "malignant"]}
+        sizes.append(len(json.dumps(_longest_floats(answer), ensure_ascii=False, separators=(",", ":")).encode()))
+    return max(sizes) + 1  # the comma between records
+
+
+def envelope_bytes(version: str) -> int:
+    """Bytes of a batch answer around its records."""
+    empty = {"predictions": [], "count": 10**9, "model_version": version, "disclaimer": DISCLAIMER}
+    return len(json.dumps(empty, separators=(",", ":")).encode())
+
+
+def largest_batch(predictor: Predictor) -> int:
+    """The most records a batch may hold for its answer to stay within MAX_ANSWER_BYTES."""
+    return math.floor((MAX_ANSWER_BYTES - envelope_bytes(predictor.version)) / largest_record_answer(predictor))
