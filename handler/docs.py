@@ -1,6 +1,6 @@
 """GET /docs: Swagger UI served by the function itself, pinned, under a Content-Security-Policy.
 
-The assets come from the `swagger-ui-bundle` package and are read on the first request for them, not
+The assets come from the `fastapi-swagger` package (Swagger UI 5, which reads OpenAPI 3.1) and are read on the first request for them, not
 at init. Every URL in the page starts with the stage prefix, so it works under `/prod/` and from the
 bare API URL alike, and nothing is fetched from a third party.
 """
@@ -15,8 +15,8 @@ from model.schema import DISCLAIMER
 
 # name -> (package, path inside it, media type); nothing else is served from /docs/assets/.
 ASSETS = {
-    "swagger-ui-bundle.js": ("swagger_ui_bundle", "vendor/swagger-ui-4.15.5/swagger-ui-bundle.js", "text/javascript"),
-    "swagger-ui.css": ("swagger_ui_bundle", "vendor/swagger-ui-4.15.5/swagger-ui.css", "text/css"),
+    "swagger-ui-bundle.js": ("fastapi_swagger.resources", "swagger-ui-bundle.js", "text/javascript"),
+    "swagger-ui.css": ("fastapi_swagger.resources", "swagger-ui.css", "text/css"),
     "docs.js": ("handler", "static/docs.js", "text/javascript"),
 }
 # Swagger UI sets style attributes from script, so styles may be inline; scripts may come from here only.

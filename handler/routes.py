@@ -145,11 +145,11 @@ async def docs_page(request: Request) -> HTMLResponse:
     return HTMLResponse(docs.page(str(request.scope.get("root_path", "")), title), headers=docs.PAGE_HEADERS)
 
 
-@router.get("/docs/assets/{name}", include_in_schema=False)
-async def docs_asset(name: str) -> Response:
-    found = docs.asset(name)
+@router.get("/docs/assets/{asset}", include_in_schema=False)
+async def docs_asset(asset: str) -> Response:
+    found = docs.asset(asset)
     if found is None:
-        message = f"no such asset {shorten_text(name, MAX_ECHO_CHARS)!r}; the assets are {sorted(docs.ASSETS)}"
+        message = f"no such asset {shorten_text(asset, MAX_ECHO_CHARS)!r}; the assets are {sorted(docs.ASSETS)}"
         return error_response(404, message)
     content, media_type = found
     return Response(content, media_type=media_type, headers=docs.ASSET_HEADERS)

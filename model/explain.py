@@ -23,7 +23,8 @@ from model.margin import LinearMargin, MarginModel, RbfMargin
 # changes a kernel value by less than 1e-304.
 _MAX_EXPONENT = 700.0
 
-# Contributions that do not add up to f(x) - E[f(background)] within this are an internal error.
+# Contributions that do not add up to f(x) - E[f(background)] within this (relative to the largest term,
+# and absolute below 1) are an internal error.
 EFFICIENCY_TOLERANCE = 1e-9
 
 
@@ -104,11 +105,14 @@ def shapley(explainer: Explainer, z: FloatArray, margins: FloatArray, scale: flo
     z = np.atleast_2d(np.asarray(z, dtype=np.float64))
     phi = np.stack([explainer.shapley_row(row) for row in z]) * scale
     target = (np.asarray(margins) - explainer.base_value) * scale
-    residual = np.abs(phi.sum(axis=1) - target)
+    # Rounding grows with the size of the terms: inputs a million standard deviations out give log-odds
+    # near 1e7, whose sums carry errors near 1e-9, so the tolerance is relative to the largest term.
+    scale_of_terms = np.maximum(1.0, np.maximum(np.abs(phi).max(axis=1, initial=0.0), np.abs(target)))
+    residual = np.abs(phi.sum(axis=1) - target) / scale_of_terms
     worst = float(residual.max(initial=0.0))
     if not np.all(np.isfinite(phi)) or worst > EFFICIENCY_TOLERANCE:
         raise ExplanationError(
-            f"contributions do not add up: largest residual {worst:.3g} exceeds "
+            f"contributions do not add up: largest relative residual {worst:.3g} exceeds "
             f"{EFFICIENCY_TOLERANCE:g}; the explanation was withheld"
         )
     return phi

@@ -195,9 +195,29 @@ def test_page_under_a_stage_prefix(staged: str, page: Any) -> None:
     _classify_malignant(page)
     assert any(url.endswith("/prod/predict") for url in requests)
     assert page.inner_text("#result .result-label") == "Malignant"
-    docs = page.evaluate("document.querySelector(\"a[href='docs']\").href")
+    docs = page.evaluate("document.querySelector('#docs-link').href")
     assert docs.endswith("/prod/docs") and page.request.get(docs).status == 200
     _shot(page, "stage-prefix")
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("entry", ["/prod/", "/prod"])
+def test_docs_run_nothing_from_a_third_party_under_a_stage_prefix(staged: str, page: Any, entry: str) -> None:
+    # GIVEN the page reached through the stage URL, with or without the trailing slash (the bare ApiUrl)
+    page.goto(staged + entry)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    # WHEN the docs link is followed
+    page.click("#docs-link")
+    page.wait_for_selector(".opblock-summary-path", timeout=30_000)
+    # THEN Swagger UI renders the operations from the API's own origin, under the stage, under a strict CSP
+    assert page.url == staged + "/prod/docs"
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/predict" in paths and "/predict/batch" in paths
+    assert requests and all(url.startswith(staged + "/prod/") for url in requests), requests
+    csp = page.request.get(staged + "/prod/docs").headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "http" not in csp
+    _shot(page, f"docs{entry.replace('/', '-')}")
     assert page.problems == []
 
 

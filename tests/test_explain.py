@@ -185,3 +185,15 @@ def test_absurd_finite_inputs_give_finite_answers(predictor: Predictor) -> None:
         assert abs(p.explanation.base_value + sum(p.explanation.contributions.values()) - p.log_odds) <= 1e-9
     [far] = predictor.predict(np.full(30, 1.7e308))
     assert far.out_of_distribution
+
+
+def test_linear_explanation_of_inputs_a_million_deviations_out_adds_up() -> None:
+    # GIVEN a linear margin and a row at the standardisation cap, where log-odds reach about 1e7
+    rng = np.random.default_rng(0)
+    model = LinearMargin(rng.normal(size=30), 0.5)
+    explainer = LinearExplainer(model, rng.normal(size=(10, 30)), np.full(10, 0.1))
+    z = np.full((1, 30), 1e6)
+    # WHEN it is explained THEN the contributions add up to the margin within 1e-9 of the largest term
+    phi = _explain(explainer, model, z)
+    target = model.margin(z)[0] - explainer.base_value
+    assert abs(phi.sum() - target) <= 1e-9 * max(1.0, float(np.abs(phi).max()))

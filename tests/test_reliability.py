@@ -12,11 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from infra.emulator import running
 from infra.events import event
 from infra.local import ROOT
+from model import artifact
 
 pytestmark = pytest.mark.integration
 
@@ -34,15 +36,29 @@ def test_soak_100000_invocations_without_drift(artifact_dir: Path, tmp_path: Pat
     assert result["drift_mb"] <= 5.0, result
 
 
+def _heavier(artifact_dir: Path, target: Path, factor: int) -> Path:
+    """The same model with an explanation background `factor` times larger: each explanation costs that much more."""
+    shutil.copytree(artifact_dir, target)
+    manifest = json.loads((target / "manifest.json").read_text())
+    with np.load(target / "model.npz", allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    jitter = np.random.default_rng(0).normal(scale=0.01, size=(factor, *arrays["background"].shape))
+    arrays["background"] = (arrays["background"][None] + jitter).reshape(-1, arrays["background"].shape[1])
+    arrays["background_weights"] = np.tile(arrays["background_weights"], factor) / factor
+    artifact.write(target, manifest, arrays)
+    return target
+
+
 def test_emulator_recovers_after_a_handler_timeout(
     artifact_dir: Path, tmp_path: Path, examples: dict[str, dict[str, float]]
 ) -> None:
-    # About 6 s of explanations against a 3 s timeout; the emulator re-initialises inside the next
-    # invoke, so that one needs room for init (about 1 s) as well.
-    slow = event("v2", "POST", "/predict/batch", {"instances": [examples["malignant"]] * 4000, "explain": True})
+    # About 6 s of explanations (1600 records, a background four times larger) against a 3 s timeout; the
+    # emulator re-initialises inside the next invoke, so that one needs room for init (about 1 s) as well.
+    heavy = _heavier(artifact_dir, tmp_path / "heavy", 4)
+    slow = event("v2", "POST", "/predict/batch", {"instances": [examples["malignant"]] * 1600, "explain": True})
     good = event("v2", "POST", "/predict", {"features": examples["benign"]})
-    limits = {"AWS_LAMBDA_FUNCTION_TIMEOUT": "3", "MAX_BATCH_SIZE": "4000", "MAX_BODY_BYTES": str(16 * 2**20)}
-    with running(model_dir=artifact_dir, env=limits, log_path=tmp_path / "rie.log") as emu:
+    limits = {"AWS_LAMBDA_FUNCTION_TIMEOUT": "3", "MAX_BATCH_SIZE": "1600"}
+    with running(model_dir=heavy, env=limits, log_path=tmp_path / "rie.log") as emu:
         # WHEN a request runs past the timeout THEN the emulator reports it
         timed_out = emu.invoke(slow)
         assert "Task timed out" in json.dumps(timed_out.payload), (timed_out.status, timed_out.payload)

@@ -6,11 +6,17 @@ import json
 import re
 import subprocess
 from functools import cache
+from types import ModuleType
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import Route
 
+from handler import routes
+from handler.limits import largest_batch
 from infra.local import ROOT
+from model.predictor import Predictor
 
 pytestmark = pytest.mark.integration
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
@@ -108,6 +114,7 @@ def test_api_routes_throttling_and_access_logs() -> None:
         "GET /health",
         "GET /model",
         "GET /docs",
+        "GET /docs/assets/{asset}",
         "GET /openapi.json",
         "GET /",
     }
@@ -143,3 +150,22 @@ def test_snapstart_and_auth_follow_their_parameters() -> None:
     assert _of_type(translated(), "AWS::Lambda::Alias"), "SnapStart applies to published versions: an alias is needed"
     conditions = translated()["Conditions"]
     assert conditions["UseIam"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "AWS_IAM"]}
+
+
+def test_batch_limit_bound_follows_from_the_largest_answer(predictor: Predictor) -> None:
+    # GIVEN the largest answer one explained record with every warning can produce under this model
+    parameter = translated()["Parameters"]["MaxBatchSize"]
+    # THEN the template's bound keeps the largest batch answer under 5 MiB, and its default within the bound
+    assert parameter["Default"] <= parameter["MaxValue"] <= largest_batch(predictor)
+
+
+def test_every_route_the_app_serves_is_declared_and_no_other(lambda_module: ModuleType) -> None:
+    declared = {r["Properties"]["RouteKey"] for r in _of_type(translated(), "AWS::ApiGatewayV2::Route").values()}
+    served = {
+        f"{method} {route.path}"
+        for route in [*lambda_module.app.router.routes, *routes.router.routes]
+        if isinstance(route, APIRoute | Route)
+        for method in route.methods or ()
+        if method in ("GET", "POST")
+    }
+    assert declared == served
