@@ -1,8 +1,8 @@
 """GET /docs: Swagger UI served by the function itself, pinned, under a Content-Security-Policy.
 
-The assets come from the `fastapi-swagger` package (Swagger UI 5, which reads OpenAPI 3.1) and are read on the first request for them, not
-at init. Every URL in the page starts with the stage prefix, so it works under `/prod/` and from the
-bare API URL alike, and nothing is fetched from a third party.
+The assets come from the `fastapi-swagger` package (Swagger UI 5, which reads OpenAPI 3.1) and are
+read on the first request for them, not at init. Every URL in the page starts with the stage prefix,
+so it works under `/prod/` and from the bare API URL alike, and nothing is fetched from a third party.
 """
 
 from __future__ import annotations
