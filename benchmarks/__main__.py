@@ -153,6 +153,18 @@ def render(r: dict[str, Any]) -> str:
             "",
         ),
         (
+            "warm p50, V2 infer of one row (ratio to /predict)",
+            f"{w['v2_infer_1']['p50_ms']:.3f} ms",
+            "",
+            f"{w['v2_over_predict_p50']:.2f}",
+        ),
+        (
+            "warm p50, V2 infer of 1000 rows (ratio to batch)",
+            f"{w['v2_infer_1000']['p50_ms']:.1f} ms",
+            "",
+            f"{w['v2_over_batch_p50']:.2f}",
+        ),
+        (
             "explanation per row (KernelExplainer, auto)",
             f"{e['ours_ms_per_row_single']:.3f} ms",
             f"{e['kernel_explainer_auto_ms_per_row']:.1f} ms",

@@ -3,7 +3,8 @@
     python -m benchmarks.warm --model artifacts/model [--calls 2000] [--json FILE]
 
 Prints p50 and p99 in milliseconds for one prediction, one with explanation, and a batch of 1000,
-each through the full path: event -> Mangum -> FastAPI -> validation -> Predictor -> JSON.
+each through the full path: event -> Mangum -> FastAPI -> validation -> Predictor -> JSON; and the
+same one row and 1000 rows through the Open Inference Protocol (V2) route, with the ratios.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.events import LocalContext, event
+from model.schema import FEATURE_NAMES
 
 
 def load_handler(model: Path) -> Any:
@@ -67,10 +69,20 @@ def main(argv: list[str] | None = None) -> int:
 
     manifest = json.loads((args.model / "manifest.json").read_text())
     row = manifest["examples"]["malignant"]["features"]
+    tensor = [row[name] for name in FEATURE_NAMES]
+
+    def infer(rows: int) -> dict[str, Any]:
+        body = {
+            "inputs": [{"name": "input-0", "shape": [rows, len(tensor)], "datatype": "FP64", "data": tensor * rows}]
+        }
+        return event("v2", "POST", "/v2/models/wdbc/infer", body)
+
     cases = {
         "predict": (event("v2", "POST", "/predict", {"features": row}), args.calls),
+        "v2_infer_1": (infer(1), args.calls),
         "predict_explain": (event("v2", "POST", "/predict", {"features": row, "explain": True}), args.calls),
         "batch_1000": (event("v2", "POST", "/predict/batch", {"instances": [row] * 1000}), max(20, args.calls // 50)),
+        "v2_infer_1000": (infer(1000), max(20, args.calls // 50)),
     }
     figures: dict[str, Any] = {"model_version": manifest["model_version"], "kind": manifest["model"]["kind"]}
     for name, (e, calls) in cases.items():
@@ -80,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in cases:
         f = figures[name]
         sys.stdout.write(f"{name:<18}{f['p50_ms']:>10.3f}{f['p99_ms']:>10.3f}{f['calls']:>8}\n")
+    figures["v2_over_predict_p50"] = figures["v2_infer_1"]["p50_ms"] / figures["predict"]["p50_ms"]
+    figures["v2_over_batch_p50"] = figures["v2_infer_1000"]["p50_ms"] / figures["batch_1000"]["p50_ms"]
+    sys.stdout.write(
+        f"V2 infer / predict, p50: one row {figures['v2_over_predict_p50']:.2f}, "
+        f"1000 rows {figures['v2_over_batch_p50']:.2f}\n"
+    )
     if args.json is not None:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-from handler import errors, routes
+from handler import errors, routes, v2
 from handler.limits import LARGEST_BATCH, MAX_ANSWER_BYTES, largest_batch, largest_record_answer
 from handler.middleware import BodyGuard, JsonHeaders
 from handler.openapi import ClassifierAPI
@@ -48,6 +48,7 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     app = ClassifierAPI(
         manifest=predictor.manifest,
         max_batch_size=settings.max_batch_size,
+        extra_models=(v2.InferenceRequest,),
         title="WDBC breast-tumour classifier",
         version=predictor.version,
         description=(
@@ -63,11 +64,12 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     app.state.served = routes.Served(settings, predictor, Page(predictor), predictor.card())
     errors.install(app)
     app.include_router(routes.router)
-    json_routes = frozenset(
-        ("POST", route.path)
-        for route in routes.router.routes
+    app.include_router(v2.router)
+    json_routes = [
+        route.path_regex
+        for route in (*routes.router.routes, *v2.router.routes)
         if isinstance(route, APIRoute) and "POST" in (route.methods or ())
-    )
+    ]
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes, json_routes=json_routes)
     app.add_middleware(JsonHeaders)
     if settings.cors_origins:  # outermost, so that 413 and 415 answers carry CORS headers too

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -111,6 +111,38 @@ def error_response(status: int, detail: str, violations: Sequence[Violation] = (
     return JSONResponse(error_body(status, detail, violations, left_out), status_code=status)
 
 
+V2_PREFIX = "/v2"
+
+
+class V2Error(Exception):
+    """An Open Inference Protocol error: answered {"error": message} with `status`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+        super().__init__(message)
+
+
+def route_path(scope: Mapping[str, Any]) -> str:
+    """The path below the stage prefix (ASGI root_path), as the router matches it."""
+    path, root = str(scope["path"]), str(scope.get("root_path", ""))
+    return path[len(root) :] or "/" if root and path.startswith(root) else path
+
+
+def is_v2(path: str) -> bool:
+    """Whether `path` (below the stage prefix) belongs to the Open Inference Protocol routes."""
+    return path == V2_PREFIX or path.startswith(V2_PREFIX + "/")
+
+
+def v2_error(status: int, detail: str) -> JSONResponse:
+    """An Open Inference Protocol error: {"error": "..."}, bounded like every other error."""
+    return JSONResponse({"error": shorten_text(detail, MAX_DETAIL_CHARS)}, status_code=status)
+
+
+def error_for(path: str, status: int, detail: str) -> JSONResponse:
+    """The error answer in the shape the route's protocol expects."""
+    return v2_error(status, detail) if is_v2(path) else error_response(status, detail)
+
+
 def _violations(errors: Sequence[Any]) -> list[Violation]:
     """pydantic's errors -> our violations; the 30 'missing' errors of one record become one."""
     found: list[Violation] = []
@@ -178,10 +210,15 @@ def install(app: FastAPI) -> None:
             detail = f"method {method} is not allowed on {path!r}; see GET /docs"
         elif exc.status_code == 400:
             detail = f"the body could not be parsed as JSON ({detail})"
-        response = error_response(exc.status_code, detail)
+        response = error_for(route_path(request.scope), exc.status_code, detail)
         if exc.headers:
             response.headers.update(exc.headers)
         return response
+
+    @app.exception_handler(V2Error)
+    async def on_v2(request: Request, exc: V2Error) -> JSONResponse:
+        record_validation_error("v2")
+        return v2_error(exc.status, exc.message)
 
     @app.exception_handler(ExplanationError)
     async def on_explanation(request: Request, exc: ExplanationError) -> JSONResponse:

@@ -2,39 +2,39 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from handler.errors import error_response
+from handler.errors import error_for, is_v2, route_path, shorten_text
+from handler.limits import MAX_ECHO_CHARS
 from handler.observability import record_validation_error
-
-
-def route_path(scope: Scope) -> str:
-    """The path below the stage prefix (ASGI root_path), as the router matches it."""
-    path, root = str(scope["path"]), str(scope.get("root_path", ""))
-    return path[len(root) :] or "/" if root and path.startswith(root) else path
 
 
 class BodyGuard:
     """Pure ASGI middleware for the routes that take a JSON body: refuses oversized bodies while
     reading them, and bodies of any other type. Other requests go on to routing (404, 405)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, json_routes: frozenset[tuple[str, str]]) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, json_routes: Sequence[re.Pattern[str]]) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.json_routes = json_routes
+        self.json_routes = json_routes  # the POST routes' path patterns
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (scope["method"], route_path(scope)) not in self.json_routes:
+        path = route_path(scope) if scope["type"] == "http" else ""
+        if scope["type"] != "http" or scope["method"] != "POST" or not any(r.match(path) for r in self.json_routes):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type != "application/json" and not media_type.endswith("+json"):
+        # Open Inference Protocol clients (tritonclient among them) send JSON without a content type.
+        untyped_v2 = not media_type and is_v2(path)
+        if media_type != "application/json" and not media_type.endswith("+json") and not untyped_v2:
             record_validation_error("content_type")
-            shown = media_type or "none"
-            await error_response(415, f"content type {shown!r} is not supported; send application/json")(
-                scope, receive, send
-            )
+            shown = shorten_text(media_type, MAX_ECHO_CHARS) or "none"
+            detail = f"content type {shown!r} is not supported; send application/json"
+            await error_for(path, 415, detail)(scope, receive, send)
             return
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
@@ -72,7 +72,7 @@ class BodyGuard:
             f"request body of {size}+ bytes exceeds the limit of {self.max_body_bytes} bytes; "
             "send fewer instances per batch"
         )
-        await error_response(413, detail)(scope, receive, send)
+        await error_for(route_path(scope), 413, detail)(scope, receive, send)
 
 
 class JsonHeaders:

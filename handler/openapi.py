@@ -6,9 +6,11 @@ the operating points and alpha levels the artifact defines, and the batch limit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from model.manifest import Manifest
 
@@ -44,11 +46,19 @@ def complete(schema: dict[str, Any], manifest: Manifest, max_batch_size: int) ->
 class ClassifierAPI(FastAPI):
     """FastAPI whose OpenAPI document is completed from the loaded model once, when first asked for."""
 
-    def __init__(self, manifest: Manifest, max_batch_size: int, **kwargs: Any) -> None:
+    def __init__(
+        self, manifest: Manifest, max_batch_size: int, extra_models: Sequence[type[BaseModel]] = (), **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
-        self._manifest, self._max_batch_size = manifest, max_batch_size
+        self._manifest, self._max_batch_size, self._extra_models = manifest, max_batch_size, extra_models
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
-            complete(super().openapi(), self._manifest, self._max_batch_size)
+            schema = super().openapi()
+            complete(schema, self._manifest, self._max_batch_size)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in self._extra_models:  # bodies a route reads itself, documented all the same
+                document = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(document.pop("$defs", {}))
+                components[model.__name__] = document
         return super().openapi()

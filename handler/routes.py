@@ -44,7 +44,7 @@ async def served(request: Request) -> Served:
 ServedDep = Annotated[Served, Depends(served)]
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     for key, value in pairs:
         if key in seen:
@@ -58,7 +58,7 @@ class StrictJSONRequest(Request):
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = json.loads(await self.body(), object_pairs_hook=_no_duplicate_keys)
+            self._json = json.loads(await self.body(), object_pairs_hook=no_duplicate_keys)
         return self._json
 
 

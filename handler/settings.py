@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -13,6 +14,7 @@ ENVIRONMENT = (
     "MAX_BATCH_SIZE",
     "MAX_BODY_BYTES",
     "CORS_ORIGINS",
+    "MODEL_NAME",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
 )
@@ -47,6 +49,13 @@ def _log_level() -> str:
     return raw.upper()
 
 
+def _model_name() -> str:
+    raw = os.environ.get("MODEL_NAME", "wdbc")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", raw):
+        raise SettingsError(f"MODEL_NAME must be 1 to 64 letters, digits, '.', '_' or '-', got {raw[:40]!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     model_dir: str
@@ -54,6 +63,7 @@ class Settings:
     max_batch_size: int
     max_body_bytes: int
     cors_origins: tuple[str, ...]
+    model_name: str  # the model's name in the Open Inference Protocol routes (/v2/models/{name})
     service_name: str
     metrics_namespace: str
 
@@ -66,6 +76,7 @@ class Settings:
             max_batch_size=_int("MAX_BATCH_SIZE", 1000, 1),
             max_body_bytes=_int("MAX_BODY_BYTES", 2 * 1024 * 1024, 1024),
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+            model_name=_model_name(),
             service_name=os.environ.get("POWERTOOLS_SERVICE_NAME", DEFAULT_SERVICE),
             metrics_namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_NAMESPACE),
         )

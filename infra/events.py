@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.local import ROOT
+from model.schema import FEATURE_NAMES
 
 EVENTS = ROOT / "events"
 
@@ -89,6 +90,24 @@ def main(argv: list[str] | None = None) -> int:
         "model-v2.json": event("v2", "GET", "/model", content_type=None),
         "docs-stage-v1.json": event("v1", "GET", "/docs", content_type=None, stage_in_path=True),
         "openapi-stage-v2.json": event("v2", "GET", "/openapi.json", content_type=None, stage_in_path=True),
+        "v2-infer-v2.json": event(
+            "v2",
+            "POST",
+            "/v2/models/wdbc/infer",
+            {
+                "id": "sample-1",
+                "inputs": [
+                    {
+                        "name": "input-0",
+                        "shape": [2, len(FEATURE_NAMES)],
+                        "datatype": "FP64",
+                        "data": [[row[f] for f in FEATURE_NAMES] for row in (benign, malignant)],
+                    }
+                ],
+                "outputs": [{"name": "predict"}, {"name": "predict_proba"}, {"name": "shap_values"}],
+            },
+        ),
+        "v2-metadata-v1.json": event("v1", "GET", "/v2/models/wdbc", content_type=None),
         "invalid-negative-v2.json": event("v2", "POST", "/predict", {"features": {**benign, "radius_mean": -1.0}}),
         "not-api-gateway-s3.json": {"Records": [{"eventSource": "aws:s3", "s3": {"object": {"key": "x.csv"}}}]},
     }

@@ -13,7 +13,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
-from handler import routes
+from handler import routes, v2
 from handler.limits import largest_batch
 from infra.local import ROOT
 from model.predictor import Predictor
@@ -116,6 +116,15 @@ def test_api_routes_throttling_and_access_logs() -> None:
         "GET /docs",
         "GET /docs/assets/{asset}",
         "GET /openapi.json",
+        "GET /v2",
+        "GET /v2/health/live",
+        "GET /v2/health/ready",
+        "GET /v2/models/{name}",
+        "GET /v2/models/{name}/ready",
+        "GET /v2/models/{name}/versions/{version}",
+        "GET /v2/models/{name}/versions/{version}/ready",
+        "POST /v2/models/{name}/infer",
+        "POST /v2/models/{name}/versions/{version}/infer",
         "GET /",
     }
     for route in routes.values():
@@ -163,7 +172,7 @@ def test_every_route_the_app_serves_is_declared_and_no_other(lambda_module: Modu
     declared = {r["Properties"]["RouteKey"] for r in _of_type(translated(), "AWS::ApiGatewayV2::Route").values()}
     served = {
         f"{method} {route.path}"
-        for route in [*lambda_module.app.router.routes, *routes.router.routes]
+        for route in [*lambda_module.app.router.routes, *routes.router.routes, *v2.router.routes]
         if isinstance(route, APIRoute | Route)
         for method in route.methods or ()
         if method in ("GET", "POST")

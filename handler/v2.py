@@ -1,0 +1,366 @@
+"""The Open Inference Protocol (KServe "V2" REST): the same predictor, translated to and from tensors.
+
+Inputs are one `[n, 30]` tensor in schema order, or 30 named `[n]` inputs (Seldon MLServer's pandas
+codec, `parameters.content_type: "pd"`). Outputs are `predict` and `predict_proba` by default, as
+Seldon's scikit-learn runtime names them, and on request the calibrated set, the flags and the exact
+explanation. Errors answer `{"error": "..."}` as the protocol says, bounded like every other error.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from itertools import chain
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from handler.errors import V2Error, shorten, shorten_text, v2_error
+from handler.limits import MAX_ECHO_CHARS, MAX_MESSAGE_CHARS
+from handler.observability import record_served, record_validation_error
+from handler.routes import Served, ServedDep, StrictJSONRoute, no_duplicate_keys
+from model.errors import InputError, UnknownOptionError
+from model.predictor import LABELS, Prediction
+from model.schema import DISCLAIMER, FEATURE_NAMES, N_FEATURES
+
+SERVER_NAME = "wdbc-classifier"
+NUMERIC = frozenset({"FP64", "FP32", "FP16", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"})
+NUMBER_TYPES = frozenset({int, float})
+DEFAULT_OUTPUTS = ("predict", "predict_proba")
+# name -> (datatype, shape after n, what it holds)
+OUTPUTS: dict[str, tuple[str, tuple[int, ...], str]] = {
+    "predict": ("INT64", (), "1 = malignant, 0 = benign, at the operating point"),
+    "predict_proba": ("FP64", (2,), "calibrated probabilities of benign, then malignant"),
+    "label": ("BYTES", (), "benign or malignant, at the operating point"),
+    "prediction_set": ("BOOL", (2,), "conformal set at alpha: benign in it, malignant in it"),
+    "indeterminate": ("BOOL", (), "the conformal set does not hold exactly one label"),
+    "out_of_distribution": ("BOOL", (), "the row lies outside what the model was trained on"),
+    "ood_distance": ("FP64", (), "Mahalanobis distance behind out_of_distribution"),
+    "shap_values": ("FP64", (N_FEATURES,), "exact Shapley values in calibrated log-odds, schema order"),
+    "shap_base_value": ("FP64", (), "base value: base + sum(shap_values) = log-odds"),
+}
+EXTENSIONS = tuple(name for name in OUTPUTS if name not in DEFAULT_OUTPUTS)
+
+
+class TensorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    shape: list[int]
+    datatype: str
+    parameters: dict[str, Any] | None = None
+    data: list[Any]
+
+
+class OutputRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    parameters: dict[str, Any] | None = None
+
+
+class InferenceRequest(BaseModel):
+    """An inference request; `parameters` may set `operating_point`, `alpha` and `content_type`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    parameters: dict[str, Any] | None = None
+    inputs: list[TensorIn] = Field(min_length=1)
+    outputs: list[OutputRequest] | None = None
+
+
+def _parse(raw: bytes) -> InferenceRequest:
+    try:
+        document = json.loads(raw, object_pairs_hook=no_duplicate_keys)
+    except (ValueError, RecursionError) as err:
+        reason = shorten_text(str(err) or type(err).__name__, MAX_MESSAGE_CHARS)
+        raise V2Error(400, f"the body is not valid JSON: {reason}") from err
+    try:
+        return InferenceRequest.model_validate(document)
+    except ValidationError as err:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}, got {shorten(e.get('input'))!r}"
+            for e in err.errors()[:3]
+        ]
+        more = f" (and {err.error_count() - 3} more)" if err.error_count() > 3 else ""
+        raise V2Error(400, "the inference request is malformed: " + "; ".join(problems) + more) from err
+
+
+def _numbers(tensor: TensorIn, count: int, rank: int) -> list[Any]:
+    """The tensor's data as a flat list of `count` numbers, nested (`rank` levels) or flat, row-major."""
+    where = f"input {shorten_text(tensor.name, MAX_ECHO_CHARS)!r}"
+    if tensor.datatype not in NUMERIC:
+        raise V2Error(400, f"{where}: datatype {shorten_text(tensor.datatype, 20)!r} is not numeric; use FP64")
+    data = tensor.data
+    if rank == 2 and data and isinstance(data[0], list):
+        if not all(isinstance(row, list) and len(row) == N_FEATURES for row in data):
+            raise V2Error(400, f"{where}: nested data must be rows of {N_FEATURES} numbers each")
+        data = list(chain.from_iterable(data))
+    if len(data) != count:
+        raise V2Error(400, f"{where}: shape {tensor.shape} needs {count} values, got {len(data)}")
+    kinds = set(map(type, data))
+    if not kinds <= NUMBER_TYPES:
+        odd = sorted(k.__name__ for k in kinds - NUMBER_TYPES)
+        raise V2Error(400, f"{where}: every value must be a number, got {odd} (booleans and strings are refused)")
+    return data
+
+
+def _rows(request: InferenceRequest, limit: int) -> tuple[np.ndarray, str]:
+    """(rows (n, 30) in schema order, the prefix that names a row in messages)."""
+    inputs = request.inputs
+    content_type = (request.parameters or {}).get("content_type")
+    names = [i.name for i in inputs]
+    if content_type == "pd" or (len(inputs) > 1 and set(names) <= set(FEATURE_NAMES)):
+        return _columns(inputs, limit)
+    if content_type not in (None, "np"):
+        raise V2Error(400, f"parameters.content_type must be 'np' or 'pd', got {shorten(content_type)!r}")
+    if len(inputs) != 1:
+        raise V2Error(
+            400,
+            f"expected one [n, {N_FEATURES}] input, or {N_FEATURES} inputs named after the features with "
+            f'parameters.content_type "pd"; got {len(inputs)} inputs',
+        )
+    [tensor] = inputs
+    if len(tensor.shape) != 2 or tensor.shape[1] != N_FEATURES or not 1 <= tensor.shape[0] <= limit:
+        raise V2Error(
+            400,
+            f"input {shorten_text(tensor.name, MAX_ECHO_CHARS)!r}: shape must be [n, {N_FEATURES}] with n from 1 "
+            f"to {limit}, got {shorten(tensor.shape)}",
+        )
+    n = tensor.shape[0]
+    x = np.array(_numbers(tensor, n * N_FEATURES, 2), dtype=np.float64).reshape(n, N_FEATURES)
+    return x, f"input {shorten_text(tensor.name, MAX_ECHO_CHARS)!r} row {{i}} feature "
+
+
+def _columns(inputs: Sequence[TensorIn], limit: int) -> tuple[np.ndarray, str]:
+    by_name = {i.name: i for i in inputs}
+    missing = [name for name in FEATURE_NAMES if name not in by_name]
+    unknown = [shorten_text(name, MAX_ECHO_CHARS) for name in by_name if name not in FEATURE_NAMES]
+    if missing or unknown or len(by_name) != len(inputs):
+        raise V2Error(
+            400,
+            f"named inputs must be the {N_FEATURES} features, once each; missing {missing[:10]}, "
+            f"unknown {unknown[:5]}, repeated {len(inputs) - len(by_name)}",
+        )
+    n = by_name[FEATURE_NAMES[0]].shape[0] if by_name[FEATURE_NAMES[0]].shape else 0
+    columns = []
+    for name in FEATURE_NAMES:
+        tensor = by_name[name]
+        if tensor.shape not in ([n], [n, 1]) or not 1 <= n <= limit:
+            raise V2Error(400, f"input {name!r}: shape must be [n] with n from 1 to {limit}, the same for every input")
+        columns.append(_numbers(tensor, n, 1))
+    return np.array(columns, dtype=np.float64).T.copy(), "row {i} feature "
+
+
+def _options(request: InferenceRequest) -> tuple[str, float]:
+    parameters = request.parameters or {}
+    point, alpha = parameters.get("operating_point", "balanced"), parameters.get("alpha", 0.05)
+    if not isinstance(point, str):
+        raise V2Error(400, f"parameters.operating_point must be a string, got {shorten(point)!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float):
+        raise V2Error(400, f"parameters.alpha must be a number, got {shorten(alpha)!r}")
+    return point, float(alpha)
+
+
+def _wanted(request: InferenceRequest) -> list[str]:
+    names = [o.name for o in request.outputs] if request.outputs else list(DEFAULT_OUTPUTS)
+    unknown = [shorten_text(n, MAX_ECHO_CHARS) for n in names if n not in OUTPUTS]
+    if unknown:
+        raise V2Error(400, f"unknown outputs {unknown[:5]}; this model has {list(OUTPUTS)}")
+    return list(dict.fromkeys(names))
+
+
+def _flat(predictions: Sequence[Prediction], name: str) -> list[Any]:
+    """One output's data, row-major."""
+    per_row: dict[str, Callable[[Prediction], Any]] = {
+        "predict": lambda p: int(p.label == LABELS[1]),
+        "label": lambda p: p.label,
+        "indeterminate": lambda p: p.indeterminate,
+        "out_of_distribution": lambda p: p.out_of_distribution,
+        "ood_distance": lambda p: p.ood_distance,
+        "shap_base_value": lambda p: p.explanation.base_value if p.explanation else None,
+    }
+    if name in per_row:
+        return [per_row[name](p) for p in predictions]
+    if name == "predict_proba":
+        return list(chain.from_iterable((1.0 - p.probability_malignant, p.probability_malignant) for p in predictions))
+    if name == "prediction_set":
+        return list(
+            chain.from_iterable((LABELS[0] in p.prediction_set, LABELS[1] in p.prediction_set) for p in predictions)
+        )
+    return list(
+        chain.from_iterable(
+            (p.explanation.contributions[f] for f in FEATURE_NAMES) for p in predictions if p.explanation
+        )
+    )
+
+
+def _check_model(state: Served, name: str, version: str | None) -> None:
+    served, current = state.settings.model_name, state.predictor.version
+    if name != served or version not in (None, current):
+        asked = f"model {shorten_text(name, MAX_ECHO_CHARS)!r}" + (
+            "" if version is None else f" version {shorten_text(version, MAX_ECHO_CHARS)!r}"
+        )
+        raise V2Error(404, f"unknown {asked}; this server serves model {served!r}, versions [{current!r}]")
+
+
+class ErrorOut(BaseModel):
+    """The protocol's error object."""
+
+    error: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in (
+        (400, "malformed request, or an input that breaks a rule (named with input, row, feature, rule, value)"),
+        (404, "no such route, or an unknown model name or version (the answer names what exists)"),
+        (405, "method not allowed on this route"),
+        (413, "body over the size limit"),
+        (415, "a content type other than application/json (none is accepted)"),
+    )
+}
+router = APIRouter(route_class=StrictJSONRoute, prefix="/v2", tags=["Open Inference Protocol (V2)"], responses=ERRORS)
+NameParam = Annotated[str, Path(description="the model's name (MODEL_NAME, default wdbc)")]
+VersionParam = Annotated[str, Path(description="the model version (the artifact's content hash)")]
+
+
+@router.get("", summary="Server metadata")
+async def server_metadata(state: ServedDep) -> dict[str, Any]:
+    return {"name": SERVER_NAME, "version": state.predictor.version, "extensions": list(EXTENSIONS)}
+
+
+@router.get("/health/live", summary="Server live")
+async def live() -> dict[str, bool]:
+    return {"live": True}
+
+
+@router.get("/health/ready", summary="Server ready")
+async def ready() -> dict[str, bool]:
+    return {"ready": True}
+
+
+def _metadata(state: Served) -> dict[str, Any]:
+    return {
+        "name": state.settings.model_name,
+        "versions": [state.predictor.version],
+        "platform": "numpy",
+        "inputs": [
+            {
+                "name": "input-0",
+                "datatype": "FP64",
+                "shape": [-1, N_FEATURES],
+                "parameters": {"content_type": "np", "feature_order": list(FEATURE_NAMES)},
+            }
+        ],
+        "outputs": [
+            {"name": name, "datatype": datatype, "shape": [-1, *shape], "parameters": {"description": text}}
+            for name, (datatype, shape, text) in OUTPUTS.items()
+        ],
+        "parameters": {
+            "disclaimer": DISCLAIMER,
+            "labels": {"0": LABELS[0], "1": LABELS[1]},
+            "default_outputs": list(DEFAULT_OUTPUTS),
+            "operating_points": state.predictor.operating_points,
+            "alphas": sorted(state.predictor.conformal),
+        },
+    }
+
+
+@router.get("/models/{name}", summary="Model metadata")
+async def model_metadata(name: NameParam, state: ServedDep) -> dict[str, Any]:
+    _check_model(state, name, None)
+    return _metadata(state)
+
+
+@router.get("/models/{name}/versions/{version}", summary="Model metadata, one version")
+async def version_metadata(name: NameParam, version: VersionParam, state: ServedDep) -> dict[str, Any]:
+    _check_model(state, name, version)
+    return _metadata(state)
+
+
+@router.get("/models/{name}/ready", summary="Model ready")
+async def model_ready(name: NameParam, state: ServedDep) -> dict[str, Any]:
+    _check_model(state, name, None)
+    return {"name": name, "ready": True}
+
+
+@router.get("/models/{name}/versions/{version}/ready", summary="Model ready, one version")
+async def version_ready(name: NameParam, version: VersionParam, state: ServedDep) -> dict[str, Any]:
+    _check_model(state, name, version)
+    return {"name": name, "ready": True}
+
+
+INFER_DOCS: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InferenceRequest"}}},
+    }
+}
+
+
+async def _infer(
+    request: Request, state: Served, name: str, version: str | None
+) -> tuple[JSONResponse, list[Prediction]]:
+    _check_model(state, name, version)
+    if "inference-header-content-length" in request.headers:
+        raise V2Error(400, "the binary tensor data extension is not supported; send JSON data (binary_data=False)")
+    body = _parse(await request.body())
+    x, prefix = _rows(body, state.settings.max_batch_size)
+    point, alpha = _options(body)
+    wanted = _wanted(body)
+    explain = "shap_values" in wanted or "shap_base_value" in wanted
+    try:
+        predictions = state.predictor.predict(x, point, alpha, explain=explain, field_prefix=prefix)
+    except InputError as err:
+        shown = "; ".join(f"{v.message} (rule {v.rule})" for v in err.violations[:3])
+        more = f" (and {len(err.violations) - 3} more)" if len(err.violations) > 3 else ""
+        raise V2Error(400, shown + more) from err
+    except UnknownOptionError as err:
+        raise V2Error(400, f"parameters.{err}") from err
+    n = len(predictions)
+    outputs = [
+        {"name": o, "datatype": OUTPUTS[o][0], "shape": [n, *OUTPUTS[o][1]], "data": _flat(predictions, o)}
+        for o in wanted
+    ]
+    answer: dict[str, Any] = {
+        "model_name": state.settings.model_name,
+        "model_version": state.predictor.version,
+        "parameters": {
+            "operating_point": point,
+            "threshold": state.predictor.operating_points[point],
+            "alpha": alpha,
+            "disclaimer": DISCLAIMER,
+        },
+        "outputs": outputs,
+    }
+    if body.id is not None:
+        answer["id"] = body.id
+    return JSONResponse(answer), predictions
+
+
+@router.post("/models/{name}/infer", summary="Inference", openapi_extra=INFER_DOCS)
+async def infer(name: NameParam, request: Request, state: ServedDep) -> JSONResponse:
+    return await _served(request, state, name, None)
+
+
+@router.post("/models/{name}/versions/{version}/infer", summary="Inference, one version", openapi_extra=INFER_DOCS)
+async def infer_version(name: NameParam, version: VersionParam, request: Request, state: ServedDep) -> JSONResponse:
+    return await _served(request, state, name, version)
+
+
+async def _served(request: Request, state: Served, name: str, version: str | None) -> JSONResponse:
+    """Inference, with latency and counts recorded as for the native routes; errors as the protocol says."""
+    started = time.perf_counter()
+    try:
+        answer, predictions = await _infer(request, state, name, version)
+    except V2Error as err:
+        record_validation_error("v2")
+        return v2_error(err.status, err.message)
+    record_served(predictions, (time.perf_counter() - started) * 1e3)
+    return answer
