@@ -30,7 +30,7 @@ from model.errors import (
 from model.manifest import Manifest
 from model.schema import FEATURE_NAMES, N_FEATURES
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 ARRAYS = "model.npz"
 KINDS = ("rbf", "linear")
@@ -42,11 +42,14 @@ COMMON_ARRAYS: dict[str, tuple[str, ...]] = {
     "calibration": ("2",),  # log-odds = calibration[0] * margin + calibration[1]
     "background": ("B", "d"),
     "background_weights": ("B",),
-    "ood_median": ("d",),
+    "ood_floor": ("d",),
     "ood_center": ("d",),
     "ood_scale": ("d",),
     "ood_precision": ("d", "d"),
+    "ood_low": ("d",),
+    "ood_high": ("d",),
     "ood_threshold": (),
+    "ood_range_threshold": (),
 }
 KIND_ARRAYS: dict[str, dict[str, tuple[str, ...]]] = {
     "rbf": {"support_vectors": ("I", "d"), "dual_coef": ("I",), "gamma": ()},

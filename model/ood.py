@@ -1,4 +1,16 @@
-"""The out-of-distribution distance, shared by training (to fit its threshold) and the Predictor."""
+"""The out-of-distribution check, shared by training (to fit its thresholds) and the Predictor.
+
+Each feature is read as log(x + floor), standardised: a value typed in the wrong unit moves it by
+log(10) whichever way the slip goes, so slips down are as visible as slips up (log1p(x / median),
+used before, squeezed values below the median together). A row is out of distribution when either
+
+- its Mahalanobis distance under the training covariance passes a cross-fitted quantile of held-out
+  distances: one feature that disagrees with the others it usually moves with; or
+- one feature lies further beyond the training range (in standard deviations) than held-out rows
+  ever do at the cross-fitted quantile: a value no training row came near.
+
+The data are heavy-tailed, so both thresholds are quantiles of held-out rows, never chi-square.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +19,71 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.arrays import FloatArray
+from model.arrays import BoolArray, FloatArray
+from model.schema import FEATURE_NAMES
 
-RATIO_CAP = 1e300
+# Beyond this, a value is far outside anything measured; capping keeps absurd inputs finite.
+VALUE_CAP = 1e300
+# A feature is named as looking wrong when its conditional residual passes this many SDs.
+RESIDUAL_SDS = 4.0
+NAMED_AT_MOST = 3
 
 
-def distance(arrays: Mapping[str, FloatArray], x: FloatArray) -> FloatArray:
-    """Mahalanobis distance of standardised log1p(x / median) under a Ledoit-Wolf precision.
+def standardised(arrays: Mapping[str, FloatArray], x: FloatArray) -> FloatArray:
+    """z = (log(x + floor) - centre) / scale, per feature."""
+    capped = np.minimum(np.atleast_2d(x), VALUE_CAP)
+    return np.asarray((np.log(capped + arrays["ood_floor"]) - arrays["ood_center"]) / arrays["ood_scale"])
 
-    The ratio is capped at RATIO_CAP so that absurd but finite inputs give a large, finite distance.
-    """
-    median = arrays["ood_median"]
-    ratio = np.minimum(np.atleast_2d(x), median * RATIO_CAP) / median
-    u = (np.log1p(ratio) - arrays["ood_center"]) / arrays["ood_scale"]
-    squared = np.sum((u @ arrays["ood_precision"]) * u, axis=1)
+
+def distance(arrays: Mapping[str, FloatArray], z: FloatArray) -> FloatArray:
+    """Mahalanobis distance of standardised rows z under the training precision."""
+    squared = np.sum((z @ arrays["ood_precision"]) * z, axis=1)
     return np.asarray(np.sqrt(np.maximum(squared, 0.0)))
+
+
+def range_excess(arrays: Mapping[str, FloatArray], z: FloatArray) -> FloatArray:
+    """How far, in SDs, the row's most extreme feature lies beyond the training range (negative: inside)."""
+    return np.asarray(np.maximum(arrays["ood_low"] - z, z - arrays["ood_high"]).max(axis=1))
 
 
 @dataclass(frozen=True)
 class OodCheck:
-    """The fitted statistics and the threshold above which a row is out of distribution."""
+    """The fitted statistics and the two thresholds above which a row is out of distribution."""
 
     arrays: Mapping[str, FloatArray]
     threshold: float
+    range_threshold: float
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, FloatArray]) -> OodCheck:
-        return cls({k: v for k, v in arrays.items() if k.startswith("ood_")}, float(arrays["ood_threshold"]))
+        own = {k: v for k, v in arrays.items() if k.startswith("ood_")}
+        return cls(own, float(arrays["ood_threshold"]), float(arrays["ood_range_threshold"]))
 
-    def distance(self, x: FloatArray) -> FloatArray:
-        return distance(self.arrays, x)
+    def assess(self, x: FloatArray) -> tuple[FloatArray, BoolArray, list[list[str]]]:
+        """(distance, flagged, reasons in words for each flagged row) for raw rows x (n, 30)."""
+        z = standardised(self.arrays, x)
+        dist = distance(self.arrays, z)
+        excess = range_excess(self.arrays, z)
+        flagged = (dist > self.threshold) | (excess > self.range_threshold)
+        reasons = [self._reasons(z[i], x[i]) if flagged[i] else [] for i in range(len(z))]
+        return dist, flagged, reasons
+
+    def _reasons(self, z: FloatArray, row: FloatArray) -> list[str]:
+        precision = self.arrays["ood_precision"]
+        # (P z)_j / sqrt(P_jj): feature j's residual, in SDs, given every other feature.
+        residual = (precision @ z) / np.sqrt(np.diag(precision))
+        beyond = np.maximum(self.arrays["ood_low"] - z, z - self.arrays["ood_high"])
+        words = []
+        for j in np.argsort(-np.maximum(np.abs(residual), beyond), kind="stable")[:NAMED_AT_MOST]:
+            if beyond[j] > self.range_threshold:
+                side = "below" if z[j] < self.arrays["ood_low"][j] else "above"
+                words.append(
+                    f"{FEATURE_NAMES[j]}={row[j]:g} lies far {side} every training value: a unit or typing slip?"
+                )
+            elif abs(residual[j]) > RESIDUAL_SDS:
+                way = "smaller" if residual[j] < 0 else "larger"
+                words.append(
+                    f"{FEATURE_NAMES[j]}={row[j]:g} is much {way} than the other features suggest "
+                    f"({abs(residual[j]):.1f} SD): a unit or typing slip?"
+                )
+        return words or ["the combination of values is unlike any training row, though no single feature stands out"]

@@ -137,7 +137,7 @@ class Predictor:
         return sigmoid(self.log_odds(x))
 
     def ood_distance(self, x: FloatArray) -> FloatArray:
-        return self._ood.distance(x)
+        return self._ood.assess(np.atleast_2d(x))[0]
 
     def explain(self, x: FloatArray) -> list[Explanation]:
         """Exact contributions of each raw row x (n, 30) to its calibrated log-odds."""
@@ -193,12 +193,13 @@ class Predictor:
         margins = self.margin_model.margin(z)
         log_odds = self._slope * margins + self._offset
         p = sigmoid(log_odds)
-        distance = self.ood_distance(x)
+        distance, flagged, reasons = self._ood.assess(x)
         explanations: list[Explanation | None] = list(self._explain(x, z, margins)) if explain else [None] * len(x)
-        warnings = soft_warnings(x, self.manifest.training_min, self.manifest.training_max)
+        warnings = soft_warnings(x, self.manifest.training_min, self.manifest.training_max, reasons)
         ood_threshold = self._ood.threshold
         result = []
-        for lo, pm, dist, expl, warned in zip(log_odds, p, distance, explanations, warnings, strict=True):
+        rows = zip(log_odds, p, distance, flagged, explanations, warnings, strict=True)
+        for lo, pm, dist, is_ood, expl, warned in rows:
             label = LABELS[int(pm >= threshold)]
             prediction_set = [
                 name for name, ok in zip(LABELS, (pm <= benign_to, pm >= malignant_from), strict=True) if ok
@@ -214,7 +215,7 @@ class Predictor:
                     alpha=alpha,
                     prediction_set=prediction_set,
                     indeterminate=len(prediction_set) != 1,
-                    out_of_distribution=bool(dist > ood_threshold),
+                    out_of_distribution=bool(is_ood),
                     ood_distance=float(dist),
                     ood_threshold=ood_threshold,
                     warnings=warned,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from model.arrays import FloatArray
@@ -61,14 +63,19 @@ def check_rows(x: FloatArray, prefix: str = "") -> None:
         raise InputError(found)
 
 
-def soft_warnings(x: FloatArray, low: FloatArray, high: FloatArray) -> list[list[str]]:
-    """Plain-language warnings, per row, for values the model has little or no experience of."""
+def soft_warnings(
+    x: FloatArray, low: FloatArray, high: FloatArray, first: Sequence[list[str]] | None = None
+) -> list[list[str]]:
+    """Plain-language warnings, per row, for values the model has little or no experience of.
+
+    `first` holds warnings that lead each row's list (the out-of-distribution check's words).
+    """
     x = np.atleast_2d(x)
     zero = x == 0
     flags = np.concatenate(
         [x < low, x > high, zero[:, _CONCAVITY] != zero[:, _POINTS], x[:, _SES] > x[:, _SE_MEANS]], axis=1
     )
-    result: list[list[str]] = [[] for _ in range(len(x))]
+    result: list[list[str]] = [list(w) for w in first] if first is not None else [[] for _ in range(len(x))]
     d = len(FEATURE_NAMES)
     for i in np.flatnonzero(flags.any(axis=1)):
         row, warnings = x[i], result[i]

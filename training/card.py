@@ -83,7 +83,9 @@ ECE {s["ece"].mean:.4f}.
 
 Out-of-distribution check: false flags on genuine held-out rows {pct(ood["false_flag_rate"].mean)}; rows with one
 feature times 10 caught {pct(ood["detection_rate_one_feature_times_10"].mean)}, divided by 10
-{pct(ood["detection_rate_one_feature_over_10"].mean)}.
+{pct(ood["detection_rate_one_feature_over_10"].mean)}; rows with two columns swapped
+{pct(ood["detection_rate_two_columns_swapped"].mean)}. Which slips of which feature can and cannot be seen is in the
+report's per-feature table.
 
 ## Training data
 {m.data.source}: {m.data.n_rows} rows, {m.data.n_malignant} malignant, {m.data.n_benign} benign;

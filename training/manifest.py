@@ -10,7 +10,7 @@ import scipy
 import sklearn
 import threadpoolctl
 
-from model.schema import DISCLAIMER, FEATURES
+from model.schema import DISCLAIMER, FEATURE_NAMES, FEATURES
 from training import metrics, ood
 from training.fit import TrainingResult
 
@@ -103,10 +103,17 @@ def manifest_document(result: TrainingResult) -> dict[str, Any]:
         "operating_points": _operating_points(result),
         "conformal": _conformal(result),
         "out_of_distribution": {
-            "method": "Mahalanobis distance of standardised log1p(x / median), Ledoit-Wolf covariance",
+            "method": (
+                "Mahalanobis distance of standardised log(x + floor) under the empirical covariance, or one "
+                "feature further beyond the training range than held-out rows go"
+            ),
             "threshold": float(result.arrays["ood_threshold"]),
-            "threshold_rule": f"cross-fitted {ood.QUANTILE} quantile of held-out distances ({ood.FOLDS} folds)",
-            **result.ood_cv,
+            "range_threshold": float(result.arrays["ood_range_threshold"]),
+            "threshold_rule": (
+                f"cross-fitted {ood.QUANTILE} quantile of held-out distances and {ood.RANGE_QUANTILE} quantile of "
+                f"held-out excesses beyond the training range (in SDs), {ood.FOLDS} folds"
+            ),
+            **{k: v for k, v in result.ood_cv.items() if not k.startswith("cv_feature_")},
         },
         "metrics": {"protocol": result.profile.description, **result.families[result.chosen.name]["summary"]},
         "explanation": {
@@ -141,5 +148,12 @@ def metrics_document(result: TrainingResult, manifest: dict[str, Any], version: 
         "operating_points": manifest["operating_points"],
         "conformal": manifest["conformal"],
         "out_of_distribution": manifest["out_of_distribution"],
+        "ood_per_feature": {
+            name: {
+                direction: result.ood_cv[f"cv_feature_{name}_{direction}"]["mean"]
+                for direction in ("times_10", "over_10")
+            }
+            for name in FEATURE_NAMES
+        },
         "parity_max_abs_difference": parity,
     }

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 from model.schema import DISCLAIMER
 from training.card import render_card
 from training.plots import PLOTS, png
-from training.report_inputs import Inputs, clinical_comparison, robustness_rows
+from training.report_inputs import Inputs, clinical_comparison, ood_feature_rows, pct, robustness_rows
 
 log = logging.getLogger("training.report")
 
@@ -35,6 +35,9 @@ def render_html(d: Inputs, images: dict[str, bytes]) -> str:
         )
         + "</tr>"
         for n, f in d.metrics["families"].items()
+    )
+    ood_rows = "".join(
+        f"<tr><td>{a}</td><td>{b}</td><td>{c}</td><td>{html.escape(e)}</td></tr>" for a, b, c, e in ood_feature_rows(d)
     )
     robust = "".join(f"<tr><td>{a}</td><td>{b}</td><td>{c}</td><td>{e}</td></tr>" for a, b, c, e in robustness_rows(d))
     figures = "".join(
@@ -62,6 +65,14 @@ Brier {s["brier"]["mean"]:.4f}, ECE {s["ece"]["mean"]:.4f}.</p>
 balanced operating point and alpha 0.05: multiplicative measurement noise (seeded) and the loss of the standard-error
 block (replaced by training medians).</p>
 <table><tr><th>case</th><th>accuracy</th><th>sensitivity</th><th>indeterminate</th></tr>{robust}</table>
+<h2>Out of distribution, feature by feature</h2><p>Share of held-out rows (outer folds) flagged when one
+feature alone is multiplied or divided by 10, as a unit or typing slip would; overall: false flags
+{pct(d.manifest.out_of_distribution.cv["false_flag_rate"].mean)}, any one feature times 10
+{pct(d.manifest.out_of_distribution.cv["detection_rate_one_feature_times_10"].mean)}, divided by 10
+{pct(d.manifest.out_of_distribution.cv["detection_rate_one_feature_over_10"].mean)}, two columns swapped
+{pct(d.manifest.out_of_distribution.cv["detection_rate_two_columns_swapped"].mean)}.</p>
+<table><tr><th>feature</th><th>times 10</th><th>divided by 10</th><th>why a slip can go unseen</th></tr>
+{ood_rows}</table>
 <h2>Importance and clinical knowledge</h2><p>{html.escape(clinical_comparison(d))}</p>
 </body></html>
 """

@@ -66,3 +66,22 @@ def robustness_rows(d: Inputs) -> list[tuple[str, str, str, str]]:
             )
         )
     return rows
+
+
+def ood_feature_rows(d: Inputs) -> list[tuple[str, str, str, str]]:
+    """(feature, caught when times 10, caught when divided by 10, why a slip goes unseen) per feature."""
+    x = d.explanations["x"]
+    rows = []
+    for j, name in enumerate(FEATURE_NAMES):
+        caught = d.metrics["ood_per_feature"][name]
+        values = x[:, j][x[:, j] > 0]
+        span = float(values.max() / values.min())
+        reasons = []
+        has_zeros = bool((x[:, j] == 0).any())
+        for direction, word in (("over_10", "a tenth of"), ("times_10", "ten times")):
+            if caught[direction] < 0.9:
+                inside = f"{word} a value is often still inside the training range (it spans a factor of {span:.0f})"
+                zeros = ", and zero itself is a genuine value" if has_zeros and direction == "over_10" else ""
+                reasons.append(inside + zeros + ", and the feature moves loosely with the others")
+        rows.append((name, pct(caught["times_10"]), pct(caught["over_10"]), "; ".join(reasons) or "seen"))
+    return rows
