@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     warm = _module("benchmarks.warm", "--model", model, "--json", str(args.out / "warm.json"))
     explain = _module("benchmarks.explain", "--model", model, "--json", str(args.out / "explain.json"))
+    drift = _module("benchmarks.drift", "--model", model, "--json", str(args.out / "drift.json"))
     billed_ms = cold["warm_under_emulator"]["billed_ms_median"]
     results = {
         "machine": machine(),
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold_start": cold,
         "warm": warm,
         "explanation": explain,
+        "drift": drift,
         "cost_per_million_usd": {"billed_ms_assumed": billed_ms, **cost_per_million(billed_ms)},
     }
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -169,6 +171,13 @@ def render(r: dict[str, Any]) -> str:
             f"{e['ours_ms_per_row_single']:.3f} ms",
             f"{e['kernel_explainer_auto_ms_per_row']:.1f} ms",
             f"1/{e['speedup_vs_kernel_explainer_auto']:.0f}",
+        ),
+        (
+            f"drift drill: largest PSI, genuine / {r['drift']['feature']} x{r['drift']['factor']:g}",
+            f"{max(w['largest_psi'] for w in r['drift']['genuine']):.2f} / "
+            f"{min(w['feature_psi'] for w in r['drift']['slipped']):.2f}",
+            "",
+            f"> {r['drift']['alarm_psi']:g}",
         ),
         ("warm billed duration under the emulator", f"{cost['billed_ms_assumed']:.0f} ms", "", ""),
         ("cost of a million predictions", f"${cost['total']:.2f}", "", ""),

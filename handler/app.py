@@ -15,6 +15,7 @@ from handler.openapi import ClassifierAPI
 from handler.page import Page
 from handler.schemas import ErrorResponse
 from handler.settings import Settings, SettingsError
+from model.drift import DriftWindow
 from model.predictor import Predictor
 from model.schema import DISCLAIMER
 
@@ -61,7 +62,8 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
         docs_url=None,  # served by handler.routes from the function itself
         redoc_url=None,
     )
-    app.state.served = routes.Served(settings, predictor, Page(predictor), predictor.card())
+    window = DriftWindow(predictor.artifact.arrays, settings.drift_window, max(1, settings.drift_window // 10))
+    app.state.served = routes.Served(settings, predictor, Page(predictor), predictor.card(), window)
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(v2.router)

@@ -1,13 +1,21 @@
-"""Powertools Logger and Metrics, created once. Feature values, bodies and results are never logged."""
+"""Powertools Logger and Metrics, created once. Feature values, bodies and results are never logged.
+
+What is written per invocation reveals nothing of the person: invocation counts, latency and the rules
+a rejected request broke. Labels, flags and drift are counted in a DriftWindow and written as one
+aggregated line once the window is full (see model.drift).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from handler.settings import DEFAULT_NAMESPACE, DEFAULT_SERVICE, SettingsError, get_settings
+from model.arrays import FloatArray
+from model.drift import DriftWindow, WindowReport
 from model.predictor import Prediction
 
 
@@ -25,20 +33,34 @@ logger = Logger(service=_service, level=_level)
 metrics = Metrics(namespace=_namespace, service=_service)
 
 
-def record_served(predictions: Sequence[Prediction], milliseconds: float) -> None:
-    """Counts by label and flag (zero counts are left out: CloudWatch sums what is there), and latency."""
-    labels = [p.label for p in predictions]
-    counts = {
-        "PredictionsBenign": labels.count("benign"),
-        "PredictionsMalignant": labels.count("malignant"),
-        "Indeterminate": sum(p.indeterminate for p in predictions),
-        "OutOfDistribution": sum(p.out_of_distribution for p in predictions),
-    }
-    for name, value in counts.items():
-        if value:
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+def record_served(x: FloatArray, predictions: Sequence[Prediction], milliseconds: float, window: DriftWindow) -> None:
+    """Latency now; labels, flags and drift into the window, written only when it is full."""
     metrics.add_metric(name="PredictionLatency", unit=MetricUnit.Milliseconds, value=milliseconds)
     logger.info("predictions served", extra={"count": len(predictions), "latency_ms": round(milliseconds, 3)})
+    report = window.add(
+        x,
+        np.array([p.probability_malignant for p in predictions]),
+        np.array([p.label == "malignant" for p in predictions]),
+        np.array([p.indeterminate for p in predictions]),
+        np.array([p.out_of_distribution for p in predictions]),
+    )
+    if report is not None:
+        write_window(report)
+
+
+def write_window(report: WindowReport) -> None:
+    """One EMF line: four headline metrics, and every per-feature figure as a field for Logs Insights."""
+    line = EphemeralMetrics(namespace=_namespace, service=_service)
+    n = report.predictions
+    line.add_metric(name="MalignantShare", unit=MetricUnit.Percent, value=100 * report.counts["malignant"] / n)
+    line.add_metric(
+        name="OutOfDistributionRate", unit=MetricUnit.Percent, value=100 * report.counts["out_of_distribution"] / n
+    )
+    line.add_metric(name="IndeterminateRate", unit=MetricUnit.Percent, value=100 * report.counts["indeterminate"] / n)
+    line.add_metric(name="LargestFeaturePsi", unit=MetricUnit.NoUnit, value=report.largest_psi[1])
+    for key, value in report.fields().items():
+        line.add_metadata(key=key, value=value)
+    line.flush_metrics()
 
 
 def record_validation_error(*rules: str) -> None:

@@ -20,6 +20,7 @@ from handler.observability import record_served, record_validation_error
 from handler.page import Page
 from handler.schemas import BatchRequest, BatchResponse, FeatureRecord, Health, Options, PredictRequest, PredictResponse
 from handler.settings import Settings
+from model.drift import DriftWindow
 from model.errors import Violation
 from model.predictor import Prediction, Predictor
 from model.schema import DISCLAIMER, FEATURE_NAMES
@@ -33,6 +34,7 @@ class Served:
     predictor: Predictor
     page: Page
     card: dict[str, Any]
+    window: DriftWindow
 
 
 async def served(request: Request) -> Served:
@@ -85,7 +87,7 @@ def _predict(state: Served, records: Sequence[FeatureRecord], options: Options, 
         explain=options.explain,
         field_prefix=field_prefix,
     )
-    record_served(predictions, (time.perf_counter() - started) * 1e3)
+    record_served(x, predictions, (time.perf_counter() - started) * 1e3, state.window)
     return predictions
 
 

@@ -15,6 +15,7 @@ ENVIRONMENT = (
     "MAX_BODY_BYTES",
     "CORS_ORIGINS",
     "MODEL_NAME",
+    "DRIFT_WINDOW",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
 )
@@ -64,6 +65,7 @@ class Settings:
     max_body_bytes: int
     cors_origins: tuple[str, ...]
     model_name: str  # the model's name in the Open Inference Protocol routes (/v2/models/{name})
+    drift_window: int  # predictions gathered before one aggregated metrics line is written
     service_name: str
     metrics_namespace: str
 
@@ -77,6 +79,7 @@ class Settings:
             max_body_bytes=_int("MAX_BODY_BYTES", 2 * 1024 * 1024, 1024),
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
             model_name=_model_name(),
+            drift_window=_int("DRIFT_WINDOW", 50, 10),
             service_name=os.environ.get("POWERTOOLS_SERVICE_NAME", DEFAULT_SERVICE),
             metrics_namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_NAMESPACE),
         )

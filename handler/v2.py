@@ -306,7 +306,7 @@ INFER_DOCS: dict[str, Any] = {
 
 async def _infer(
     request: Request, state: Served, name: str, version: str | None
-) -> tuple[JSONResponse, list[Prediction]]:
+) -> tuple[JSONResponse, np.ndarray, list[Prediction]]:
     _check_model(state, name, version)
     if "inference-header-content-length" in request.headers:
         raise V2Error(400, "the binary tensor data extension is not supported; send JSON data (binary_data=False)")
@@ -341,7 +341,7 @@ async def _infer(
     }
     if body.id is not None:
         answer["id"] = body.id
-    return JSONResponse(answer), predictions
+    return JSONResponse(answer), x, predictions
 
 
 @router.post("/models/{name}/infer", summary="Inference", openapi_extra=INFER_DOCS)
@@ -358,9 +358,9 @@ async def _served(request: Request, state: Served, name: str, version: str | Non
     """Inference, with latency and counts recorded as for the native routes; errors as the protocol says."""
     started = time.perf_counter()
     try:
-        answer, predictions = await _infer(request, state, name, version)
+        answer, x, predictions = await _infer(request, state, name, version)
     except V2Error as err:
         record_validation_error("v2")
         return v2_error(err.status, err.message)
-    record_served(predictions, (time.perf_counter() - started) * 1e3)
+    record_served(x, predictions, (time.perf_counter() - started) * 1e3, state.window)
     return answer

@@ -50,6 +50,8 @@ COMMON_ARRAYS: dict[str, tuple[str, ...]] = {
     "ood_high": ("d",),
     "ood_threshold": (),
     "ood_range_threshold": (),
+    "drift_edges": ("d", "9"),  # training deciles per feature
+    "drift_expected": ("d", "10"),  # training share per decile bin
 }
 KIND_ARRAYS: dict[str, dict[str, tuple[str, ...]]] = {
     "rbf": {"support_vectors": ("I", "d"), "dual_coef": ("I",), "gamma": ()},
@@ -133,7 +135,7 @@ def _read(path: Path) -> bytes:
 
 def _check_shapes(kind: str, arrays: Mapping[str, np.ndarray]) -> None:
     expected = {**COMMON_ARRAYS, **KIND_ARRAYS[kind]}
-    sizes: dict[str, int] = {"d": N_FEATURES, "2": 2}
+    sizes: dict[str, int] = {"d": N_FEATURES, "2": 2, "9": 9, "10": 10}
     for name, dims in expected.items():
         if name not in arrays:
             raise ShapeError(f"{ARRAYS} lacks the array '{name}' that a '{kind}' model needs")

@@ -13,6 +13,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
+from benchmarks import drift
 from handler import routes, v2
 from handler.limits import largest_batch
 from infra.local import ROOT
@@ -178,3 +179,25 @@ def test_every_route_the_app_serves_is_declared_and_no_other(lambda_module: Modu
         if method in ("GET", "POST")
     }
     assert declared == served
+
+
+def test_dashboard_and_drift_alarms() -> None:
+    template = translated()
+    [dashboard] = _of_type(template, "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for title in (
+        "Requests, errors, throttles",
+        "Latency (ms)",
+        "Cold starts",
+        "Label mix and flags",
+        "Largest feature drift (PSI)",
+        "Calibrated probability histogram",
+        "Most drifted features",
+    ):
+        assert title in body, title
+    alarms = {
+        a["Properties"]["MetricName"]: a["Properties"] for a in _of_type(template, "AWS::CloudWatch::Alarm").values()
+    }
+    assert alarms["OutOfDistributionRate"]["Threshold"] == {"Ref": "AlarmOutOfDistributionPercent"}
+    assert alarms["LargestFeaturePsi"]["Threshold"] == {"Ref": "AlarmFeaturePsi"}
+    assert template["Parameters"]["AlarmFeaturePsi"]["Default"] == drift.ALARM_PSI

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from model.arrays import FloatArray
+from model.drift import decile_edges
 from training import data, export, metrics, ood, protocol
 from training.families import BY_NAME, FAMILIES, Family, Profile
 
@@ -93,6 +94,7 @@ def train(dataset: data.Dataset, profile: Profile, seed: int, jobs: int, family:
     z = (x - arrays["scaler_mean"]) / arrays["scaler_scale"]
     arrays["background"], arrays["background_weights"] = export.background(z, profile.background_size, seed)
     arrays.update(ood.fit_with_threshold(x, y, seed))
+    arrays["drift_edges"], arrays["drift_expected"] = decile_edges(x)
     ood_cv = {f"cv_{k}": metrics.summary([s.ood[k] for s in splits]) for k in splits[0].ood}
     return TrainingResult(
         dataset=dataset,

@@ -1,0 +1,115 @@
+"""Input drift and result mix over a window of predictions, as counts and sums only.
+
+A window keeps no record, probability or flag of any one prediction: only how many fell in each
+bin. It reports once it holds at least `size` predictions from at least `min_requests` requests,
+then starts again, so what it reports describes a crowd, never one caller.
+
+Drift per feature, against the training distribution stored in the artifact:
+- shift: the window's mean of (x - training mean) / training SD;
+- PSI, the population stability index over the training deciles: sum (o - e) ln(o / e).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from model.arrays import BoolArray, FloatArray
+from model.schema import FEATURE_NAMES
+
+HISTOGRAM_BINS = 10
+# Empty bins would make ln(o / e) infinite; half a count stands in, as usual for PSI.
+EMPTY_BIN = 0.5
+
+
+def decile_edges(x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """(interior edges (d, 9), expected share per bin (d, 10)) of training rows x: what training stores."""
+    edges = np.quantile(x, np.linspace(0.1, 0.9, 9), axis=0).T
+    counts = np.stack(
+        [np.bincount(np.searchsorted(e, col, side="right"), minlength=10) for e, col in zip(edges, x.T, strict=True)]
+    )
+    return np.ascontiguousarray(edges), counts / len(x)
+
+
+@dataclass
+class WindowReport:
+    """What one window says: counts, shares, the probability histogram and each feature's drift."""
+
+    predictions: int
+    requests: int
+    counts: dict[str, int]
+    histogram: list[int]
+    shift: dict[str, float]
+    psi: dict[str, float]
+
+    @property
+    def largest_psi(self) -> tuple[str, float]:
+        name = max(self.psi, key=lambda k: self.psi[k])
+        return name, self.psi[name]
+
+    def fields(self) -> dict[str, Any]:
+        """Flat fields for one log line, queryable one by one in CloudWatch Logs Insights."""
+        out: dict[str, Any] = {"window_predictions": self.predictions, "window_requests": self.requests}
+        out.update({f"count_{k}": v for k, v in self.counts.items()})
+        out.update({f"probability_bin_{i}": v for i, v in enumerate(self.histogram)})
+        out.update({f"shift_{k}": round(v, 6) for k, v in self.shift.items()})
+        out.update({f"psi_{k}": round(v, 6) for k, v in self.psi.items()})
+        name, value = self.largest_psi
+        out.update(largest_psi_feature=name, largest_psi=round(value, 6))
+        return out
+
+
+class DriftWindow:
+    """Sums over the predictions since the last report. Not thread-safe: one per Lambda environment."""
+
+    def __init__(self, arrays: Mapping[str, FloatArray], size: int, min_requests: int) -> None:
+        self.mean, self.scale = arrays["scaler_mean"], arrays["scaler_scale"]
+        self.edges, self.expected = arrays["drift_edges"], arrays["drift_expected"]
+        self.size, self.min_requests = size, min_requests
+        self._reset()
+
+    def _reset(self) -> None:
+        d = len(self.mean)
+        self.predictions = self.requests = 0
+        self.counts = dict.fromkeys(("benign", "malignant", "indeterminate", "out_of_distribution"), 0)
+        self.histogram = np.zeros(HISTOGRAM_BINS, dtype=np.int64)
+        self.z_sum = np.zeros(d)
+        self.bins = np.zeros((d, 10), dtype=np.int64)
+
+    def add(
+        self, x: FloatArray, probability: FloatArray, malignant: BoolArray, indeterminate: BoolArray, ood: BoolArray
+    ) -> WindowReport | None:
+        """Count one request's predictions; return the window's report when it is due (and start a new one)."""
+        x = np.atleast_2d(x)
+        self.predictions += len(x)
+        self.requests += 1
+        self.counts["malignant"] += int(malignant.sum())
+        self.counts["benign"] += int(len(x) - malignant.sum())
+        self.counts["indeterminate"] += int(indeterminate.sum())
+        self.counts["out_of_distribution"] += int(ood.sum())
+        self.histogram += np.bincount(np.minimum((probability * HISTOGRAM_BINS).astype(int), 9), minlength=10)
+        z = (x - self.mean) / self.scale
+        self.z_sum += np.where(np.isfinite(z), z, 0.0).sum(axis=0)
+        for j in range(x.shape[1]):
+            self.bins[j] += np.bincount(np.searchsorted(self.edges[j], x[:, j], side="right"), minlength=10)
+        if self.predictions < self.size or self.requests < self.min_requests:
+            return None
+        report = self._report()
+        self._reset()
+        return report
+
+    def _report(self) -> WindowReport:
+        observed = np.maximum(self.bins, EMPTY_BIN) / self.predictions
+        expected = np.maximum(self.expected, EMPTY_BIN / self.predictions)
+        psi = np.sum((observed - expected) * np.log(observed / expected), axis=1)
+        return WindowReport(
+            predictions=self.predictions,
+            requests=self.requests,
+            counts=dict(self.counts),
+            histogram=[int(v) for v in self.histogram],
+            shift={n: float(v) for n, v in zip(FEATURE_NAMES, self.z_sum / self.predictions, strict=True)},
+            psi={n: float(v) for n, v in zip(FEATURE_NAMES, psi, strict=True)},
+        )
