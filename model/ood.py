@@ -69,21 +69,34 @@ class OodCheck:
         return dist, flagged, reasons
 
     def _reasons(self, z: FloatArray, row: FloatArray) -> list[str]:
+        """The features that look wrong, named one at a time.
+
+        (P z)_j / sqrt(P_jj) is feature j's residual given every other feature, in SDs, and its square is
+        how much the squared distance falls if j alone took the value the others predict. The feature
+        that explains most is named and set to that value before the next is sought, so that features
+        which only look odd next to the culprit are not blamed too.
+        """
         precision = self.arrays["ood_precision"]
-        # (P z)_j / sqrt(P_jj): feature j's residual, in SDs, given every other feature.
-        residual = (precision @ z) / np.sqrt(np.diag(precision))
-        beyond = np.maximum(self.arrays["ood_low"] - z, z - self.arrays["ood_high"])
-        words = []
-        for j in np.argsort(-np.maximum(np.abs(residual), beyond), kind="stable")[:NAMED_AT_MOST]:
-            if beyond[j] > self.range_threshold:
-                side = "below" if z[j] < self.arrays["ood_low"][j] else "above"
-                words.append(
-                    f"{FEATURE_NAMES[j]}={row[j]:g} lies far {side} every training value: a unit or typing slip?"
-                )
-            elif abs(residual[j]) > RESIDUAL_SDS:
-                way = "smaller" if residual[j] < 0 else "larger"
-                words.append(
-                    f"{FEATURE_NAMES[j]}={row[j]:g} is much {way} than the other features suggest "
-                    f"({abs(residual[j]):.1f} SD): a unit or typing slip?"
-                )
+        low, high = self.arrays["ood_low"], self.arrays["ood_high"]
+        words: list[str] = []
+        beyond = np.maximum(low - z, z - high)
+        for j in np.flatnonzero(beyond > self.range_threshold)[:NAMED_AT_MOST]:
+            side = "below" if z[j] < low[j] else "above"
+            words.append(f"{FEATURE_NAMES[j]}={row[j]:g} lies far {side} every training value: a unit or typing slip?")
+        z = z.copy()
+        named = {int(j) for j in np.flatnonzero(beyond > self.range_threshold)[:NAMED_AT_MOST]}
+        while len(words) < NAMED_AT_MOST:
+            pulled = precision @ z
+            residual = pulled / np.sqrt(np.diag(precision))
+            residual[list(named)] = 0.0
+            j = int(np.argmax(np.abs(residual)))
+            if abs(residual[j]) <= RESIDUAL_SDS:
+                break
+            way = "smaller" if residual[j] < 0 else "larger"
+            words.append(
+                f"{FEATURE_NAMES[j]}={row[j]:g} is much {way} than the other features suggest "
+                f"({abs(residual[j]):.1f} SD): a unit or typing slip?"
+            )
+            named.add(j)
+            z[j] -= pulled[j] / precision[j, j]
         return words or ["the combination of values is unlike any training row, though no single feature stands out"]
