@@ -14,7 +14,7 @@ EVENT ?= events/predict-v2.json
 
 ARCH ?= x86_64
 
-.PHONY: run serve train test lint typecheck invoke sam-venv sam-build bench clean
+.PHONY: run serve train test lint typecheck invoke sam-venv sam-build bench clean lock
 
 $(BIN)/.installed: requirements.txt requirements-train.txt requirements-dev.txt
 	@test -n "$(PY313)" || { echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -71,6 +71,11 @@ build-ModelLayer: $(ARTIFACT)/manifest.json
 ## Build function and layers into .aws-sam/build without Docker (ARCH=x86_64|arm64).
 sam-build: $(SAM_VENV)/bin/.installed $(ARTIFACT)/manifest.json
 	$(SAM_VENV)/bin/sam build --build-in-source
+
+## The dependencies layer's lock: every distribution, transitive ones included, with its hashes.
+lock: $(BIN)/.installed
+	$(BIN)/uv pip compile requirements.txt --generate-hashes --universal --python-version 3.13 \
+		--custom-compile-command "make lock" -o requirements.lock
 
 ## Every benchmark in one run: a table on screen, JSON in build/bench/results.json.
 bench: $(ARTIFACT)/manifest.json $(SAM_VENV)/bin/.installed

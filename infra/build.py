@@ -5,7 +5,9 @@
 
 SAM's python builder writes no bytecode, and a read-only /opt without .pyc cold-starts 2.5 times
 slower, so both are compiled here with unchecked-hash pycs (file timestamps cannot invalidate
-them). The dependencies come from requirements.txt as binary wheels for the target platform.
+them). The dependencies come from requirements.lock (every distribution, transitive ones included,
+pinned with its hashes; `make lock` writes it from requirements.txt) as binary wheels for the target
+platform, installed with --require-hashes.
 Must run under Python 3.13, the runtime's version, so that the bytecode matches.
 """
 
@@ -98,10 +100,15 @@ def strip(site: Path) -> int:
     return before - tree_size(site)
 
 
-def build_deps(
-    out: Path, arch: str, requirements: Path = ROOT / "requirements.txt", strip_tests: bool = True
-) -> dict[str, int]:
-    """requirements.txt as binary wheels for python3.13 on `arch`, under out/python."""
+LOCK = ROOT / "requirements.lock"
+
+
+def build_deps(out: Path, arch: str, requirements: Path = LOCK, strip_tests: bool = True) -> dict[str, int]:
+    """Requirements as binary wheels for python3.13 on `arch`, under out/python.
+
+    The lock file is installed as it stands (--require-hashes --no-deps); another file resolves freely,
+    as a conventional build would.
+    """
     _check_interpreter()
     site = out / "python"
     shutil.rmtree(site, ignore_errors=True)
@@ -121,6 +128,7 @@ def build_deps(
         f"{RUNTIME[0]}.{RUNTIME[1]}",
         "--only-binary=:all:",
         "--upgrade",
+        *(["--require-hashes", "--no-deps"] if requirements == LOCK else []),
         "-r",
         str(requirements),
     ]

@@ -14,6 +14,7 @@ import json
 import logging
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,12 @@ class PackageError(ModelError):
     """The artifact may not be shipped."""
 
 
+# Lambda lays every layer over /opt: a model layer holding anything else (python/sitecustomize.py, say)
+# could run code in the function. These are the only paths it may hold.
+ALLOWED = frozenset(f"model/{name}" for name in LAYER_FILES)
+GOLDEN_TOLERANCE = 1e-9
+
+
 def self_check(directory: Path) -> Predictor:
     """Load the artifact and use it as the function will; any failure refuses the package."""
     predictor = Predictor.load(directory)
@@ -42,7 +49,25 @@ def self_check(directory: Path) -> Predictor:
     labels = [p.label for p in predictions]
     if labels != ["benign", "malignant"]:
         raise PackageError(f"the model misclassifies its own examples (benign, malignant) as {labels}")
+    for g in predictor.manifest.golden:
+        row = np.array([[examples[g.example].features[f] for f in FEATURE_NAMES]])
+        [p] = predictor.predict(row, operating_point=g.operating_point)
+        if p.label != g.label or abs(p.probability_malignant - g.probability_malignant) > GOLDEN_TOLERANCE:
+            raise PackageError(f"the model does not reproduce its golden example {g.example!r}")
     return predictor
+
+
+def layer_problems(paths: list[str]) -> list[str]:
+    """Paths a model layer must not hold (directories aside)."""
+    return sorted(p for p in paths if not p.endswith("/") and p not in ALLOWED)
+
+
+def check_zip(zip_path: Path) -> None:
+    """Refuse a model layer zip that holds anything but the model's own files."""
+    with zipfile.ZipFile(zip_path) as archive:
+        extra = layer_problems(archive.namelist())
+    if extra:
+        raise PackageError(f"{zip_path} holds {extra[:5]}; a model layer may hold only {sorted(ALLOWED)}")
 
 
 def package(source: Path, out: Path, zip_path: Path | None = None) -> dict[str, Any]:
@@ -54,6 +79,9 @@ def package(source: Path, out: Path, zip_path: Path | None = None) -> dict[str, 
         if (source / name).exists():
             shutil.copy2(source / name, target / name)
     Predictor.load(target)  # what was copied is what was checked
+    extra = layer_problems([str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()])
+    if extra:
+        raise PackageError(f"{out} holds {extra[:5]} beside the model; a model layer may hold only {sorted(ALLOWED)}")
     report: dict[str, Any] = {
         "model_version": predictor.version,
         "model_npz_sha256": predictor.manifest.files[artifact.ARRAYS],
@@ -62,6 +90,7 @@ def package(source: Path, out: Path, zip_path: Path | None = None) -> dict[str, 
     }
     if zip_path is not None:
         report["zip_bytes"] = zip_tree(out, zip_path)
+        check_zip(zip_path)
         report["zip_sha256"] = artifact.sha256_bytes(zip_path.read_bytes())
         zip_path.with_name(zip_path.name + ".sha256").write_text(f"{report['zip_sha256']}  {zip_path.name}\n")
         zip_path.with_name("layer.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")

@@ -45,6 +45,17 @@ class Example:
 
 
 @dataclass(frozen=True)
+class Golden:
+    """What the model answers for one example at one operating point; every release must reproduce it."""
+
+    example: str
+    operating_point: str
+    label: str
+    probability_malignant: float
+    log_odds: float
+
+
+@dataclass(frozen=True)
 class Calibration:
     """Calibrated log-odds = slope * margin + offset."""
 
@@ -130,6 +141,7 @@ class Manifest:
     disclaimer: str
     features: tuple[FeatureSpec, ...]
     examples: Mapping[str, Example]
+    golden: tuple[Golden, ...]
     model: ModelSpec
     operating_points: Mapping[str, OperatingPoint]
     conformal: Conformal
@@ -214,6 +226,20 @@ class _Reader:
     def entries(self) -> list[tuple[str, _Reader]]:
         return [(key, self.obj(key)) for key in self.doc]
 
+    def share(self, key: str) -> float:
+        """A number strictly between 0 and 1: a probability threshold or a miscoverage level."""
+        value = self.number(key)
+        if not 0.0 < value < 1.0:
+            raise ManifestError(f"manifest field {self._at(key)} must lie in (0, 1), got {value}")
+        return value
+
+    def probability(self, key: str) -> float:
+        """A number in [0, 1]."""
+        value = self.number(key)
+        if not 0.0 <= value <= 1.0:
+            raise ManifestError(f"manifest field {self._at(key)} must lie in [0, 1], got {value}")
+        return value
+
     def summary(self, key: str) -> Summary:
         s = self.obj(key)
         return Summary(mean=s.number("mean"), std=s.number("std"), n=s.integer("n"))
@@ -257,7 +283,7 @@ def _model(model: _Reader) -> ModelSpec:
 def _operating_point(name: str, op: _Reader) -> OperatingPoint:
     return OperatingPoint(
         name=name,
-        threshold=op.number("threshold"),
+        threshold=op.share("threshold"),
         target=op.text("target"),
         cv_sensitivity=op.summary("cv_sensitivity"),
         cv_specificity=op.summary("cv_specificity"),
@@ -267,9 +293,9 @@ def _operating_point(name: str, op: _Reader) -> OperatingPoint:
 def _conformal(conformal: _Reader) -> Conformal:
     levels = tuple(
         ConformalLevel(
-            alpha=level.number("alpha"),
-            malignant_if_p_at_least=level.number("malignant_if_p_at_least"),
-            benign_if_p_at_most=level.number("benign_if_p_at_most"),
+            alpha=level.share("alpha"),
+            malignant_if_p_at_least=level.probability("malignant_if_p_at_least"),
+            benign_if_p_at_most=level.probability("benign_if_p_at_most"),
             cv=level.summaries("cv_"),
         )
         for level in conformal.items("levels")
@@ -309,6 +335,16 @@ def parse(document: object) -> Manifest:
             name: Example(id=e.text("id"), features=e.obj("features").numbers())
             for name, e in top.obj("examples").entries()
         },
+        golden=tuple(
+            Golden(
+                example=g.text("example"),
+                operating_point=g.text("operating_point"),
+                label=g.text("label"),
+                probability_malignant=g.probability("probability_malignant"),
+                log_odds=g.number("log_odds"),
+            )
+            for g in top.items("golden")
+        ),
         model=_model(top.obj("model")),
         operating_points={name: _operating_point(name, op) for name, op in top.obj("operating_points").entries()},
         conformal=_conformal(top.obj("conformal")),

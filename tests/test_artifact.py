@@ -237,3 +237,29 @@ def test_another_blas_kernel_gives_the_same_model_within_tolerance(
     for name in here.operating_points:
         ours = [p.label for p in here.predict(dataset.x, operating_point=name)]
         assert [p.label for p in there.predict(dataset.x, operating_point=name)] == ours
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (
+            ("operating_points", "balanced", "threshold"),
+            1.5,
+            r"operating_points\.balanced\.threshold must lie in \(0, 1\)",
+        ),
+        (("conformal", "levels", 0, "alpha"), 0.0, r"conformal\.levels\[0\]\.alpha must lie in \(0, 1\)"),
+        (("conformal", "levels", 1, "benign_if_p_at_most"), -0.2, r"benign_if_p_at_most must lie in \[0, 1\]"),
+    ],
+)
+def test_thresholds_and_levels_out_of_range_are_refused(
+    copy: Path, path: tuple[Any, ...], value: float, message: str
+) -> None:
+    def change(m: dict[str, Any]) -> None:
+        target: Any = m
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    _rewrite_manifest(copy, change)
+    with pytest.raises(ManifestError, match=message):
+        artifact.load(copy)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,3 +90,38 @@ def test_arm64_dependencies_are_all_aarch64(tmp_path: Path) -> None:
     machines = {_elf_machine(p) for p in shared}
     assert machines == {"aarch64"}, machines
     assert report["bytes"] <= 100 * MB
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _locked() -> dict[str, str]:
+    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)==(\S+)", build.LOCK.read_text(), flags=re.MULTILINE)
+    return {_normalised(name): version for name, version in pins}
+
+
+def test_dependencies_layer_holds_exactly_the_locked_distributions(sam_build: Path) -> None:
+    # GIVEN the dependencies layer as sam build made it
+    site = sam_build / "DependenciesLayer" / "python"
+    built = {}
+    for info in site.glob("*.dist-info"):
+        metadata = (info / "METADATA").read_text()
+        name = re.search(r"^Name: (.+)$", metadata, flags=re.MULTILINE)
+        version = re.search(r"^Version: (.+)$", metadata, flags=re.MULTILINE)
+        assert name and version, info
+        built[_normalised(name.group(1))] = version.group(1).strip()
+    # THEN it holds every locked distribution at its locked version, and nothing else
+    assert built == _locked()
+
+
+def test_the_lock_pins_what_requirements_ask_for() -> None:
+    # Every direct requirement is in the lock at the same version, each with at least one hash.
+    direct = re.findall(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)==(\S+)", (ROOT / "requirements.txt").read_text(), flags=re.M)
+    locked = _locked()
+    for name, version in direct:
+        assert locked.get(_normalised(name)) == version, name
+    text = build.LOCK.read_text()
+    for block in re.split(r"\n(?=\S)", text):
+        if "==" in block:
+            assert "--hash=sha256:" in block, block.splitlines()[0]

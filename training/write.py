@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -33,9 +34,28 @@ def check_out(out: Path) -> None:
         raise UsageError(f"--out {out} exists and is not a model artifact directory; choose another path")
 
 
+def golden(predictor: Predictor, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the numpy model answers for each example: a release must reproduce it (labels, probabilities)."""
+    names = sorted(manifest["examples"])
+    x = np.array([[manifest["examples"][n]["features"][f] for f in FEATURE_NAMES] for n in names])
+    return [
+        {
+            "example": name,
+            "operating_point": "balanced",
+            "label": p.label,
+            "probability_malignant": p.probability_malignant,
+            "log_odds": p.log_odds,
+        }
+        for name, p in zip(names, predictor.predict(x), strict=True)
+    ]
+
+
 def _write_files(result: TrainingResult, directory: Path) -> str:
     """Every file of the artifact into `directory`; returns the model version."""
     manifest = manifest_document(result)
+    manifest["golden"] = []
+    artifact.write(directory, manifest, result.arrays)
+    manifest["golden"] = golden(Predictor.load(directory), manifest)
     artifact.write(directory, manifest, result.arrays)
     predictor = Predictor.load(directory)
     x, y = result.dataset.x, result.dataset.y.astype(np.float64)
