@@ -75,6 +75,10 @@ def from_sam_build(build_dir: Path, scratch: Path) -> Layout:
     )
 
 
+# What the classifier runs on; the build also holds the pre-traffic hook, which ships apart.
+CLASSIFIER_PARTS = ("ClassifierFunction", "DependenciesLayer", "ModelLayer")
+
+
 def sizes(build_dir: Path) -> dict[str, int]:
-    """Unzipped bytes of the function and each layer of a build."""
-    return {part.name: tree_size(part) for part in sorted(build_dir.iterdir()) if part.is_dir()}
+    """Unzipped bytes of the classifier function and each of its layers in a build."""
+    return {name: tree_size(build_dir / name) for name in CLASSIFIER_PARTS}

@@ -76,6 +76,12 @@ def test_sizes_within_budget(sam_build: Path, tmp_path: Path) -> None:
     deps = sam_build / "DependenciesLayer" / "python"
     for heavy in ("sklearn", "scipy", "joblib", "pandas", "boto3"):
         assert not (deps / heavy).exists(), heavy
+    # The pre-traffic hook ships apart, as one module, and the model layer as the model alone
+    assert sorted(p.name for p in (sam_build / "PreTrafficHookFunction").iterdir()) == ["pretraffic.py"]
+    model_files = {
+        str(p.relative_to(sam_build / "ModelLayer")) for p in (sam_build / "ModelLayer").rglob("*") if p.is_file()
+    }
+    assert model_files <= {"model/manifest.json", "model/model.npz", "model/MODEL_CARD.md"}
 
 
 def _elf_machine(path: Path) -> str:

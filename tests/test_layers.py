@@ -8,12 +8,13 @@ import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from infra import package, publish
+from infra import package, release
 
 REGION = "us-east-1"
 
@@ -48,8 +49,19 @@ def test_package_refuses_a_tampered_artifact(artifact_dir: Path, tmp_path: Path)
     assert not (tmp_path / "l.zip").exists()
 
 
+def test_package_refuses_a_layer_that_would_hold_more_than_the_model(artifact_dir: Path, tmp_path: Path) -> None:
+    # GIVEN a layer directory where something else waits beside the model (python/ would go on sys.path)
+    out = tmp_path / "layer"
+    (out / "python").mkdir(parents=True)
+    (out / "python" / "sitecustomize.py").write_text("import os\n")
+    # THEN packaging refuses it, naming what may not ship
+    with pytest.raises(package.PackageError, match=r"holds \['python/sitecustomize.py'\] beside the model"):
+        package.package(artifact_dir, out)
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[publish.Clients]:
+def aws(monkeypatch: pytest.MonkeyPatch, layer_zip: Path) -> Iterator[tuple[Any, release.Stack]]:
+    """A function with three published versions (two models), a live alias, and the stack's outputs, in moto."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -59,59 +71,80 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[publish.Clients]:
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
-        clients = publish.Clients.default(REGION)
-        clients.s3.create_bucket(Bucket="layers")
+        lam = boto3.client("lambda", region_name=REGION)
         iam = boto3.client("iam", region_name=REGION)
         role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as archive:
             archive.writestr("handler/__init__.py", "")
-        deps = clients.lambda_.publish_layer_version(
-            LayerName="wdbc-deps", Content={"ZipFile": b"PK\x05\x06" + b"\0" * 18}
-        )
-        clients.lambda_.create_function(
+        layer = lam.publish_layer_version(LayerName="model", Content={"ZipFile": layer_zip.read_bytes()})
+        lam.create_function(
             FunctionName="classifier",
             Runtime="python3.13",
             Role=role,
             Handler="handler.lambda_function.handler",
             Code={"ZipFile": code.getvalue()},
-            Layers=[deps["LayerVersionArn"]],
+            Layers=[layer["LayerVersionArn"]],
         )
-        yield clients
+        for model in ("aaaaaaaaaaaa", "aaaaaaaaaaaa", "bbbbbbbbbbbb"):
+            lam.update_function_configuration(FunctionName="classifier", Description=model)
+            lam.publish_version(FunctionName="classifier", Description=f"model {model}")
+        lam.create_alias(FunctionName="classifier", Name="live", FunctionVersion="3")
+        template = {
+            "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Outputs": {
+                "FunctionName": {"Value": "classifier"},
+                "LiveAlias": {"Value": "live"},
+                "ModelLayerArn": {"Value": layer["LayerVersionArn"]},
+            },
+        }
+        cloudformation = boto3.client("cloudformation", region_name=REGION)
+        cloudformation.create_stack(StackName="wdbc", TemplateBody=json.dumps(template))
+        yield lam, release.Stack.read(cloudformation, "wdbc")
 
 
-def _layers(clients: publish.Clients) -> list[str]:
-    return [layer["Arn"] for layer in clients.lambda_.get_function_configuration(FunctionName="classifier")["Layers"]]
+def test_versions_name_their_models_and_the_live_one(aws: tuple[Any, release.Stack]) -> None:
+    lam, stack = aws
+    assert stack == release.Stack("classifier", "live", stack.model_layer_arn)
+    listed = release.versions(lam, stack)
+    assert [(v["version"], v["model"], v["live"]) for v in listed] == [
+        ("1", "aaaaaaaaaaaa", False),
+        ("2", "aaaaaaaaaaaa", False),
+        ("3", "bbbbbbbbbbbb", True),
+    ]
 
 
-def test_publish_then_publish_again_then_roll_back(aws: publish.Clients, layer_zip: Path) -> None:
-    # GIVEN a function with a dependencies layer WHEN a model layer is published for it
-    first = publish.publish(aws, layer_zip, "layers", "classifier")
-    # THEN the zip is in S3, a layer version exists, and the function uses it beside its other layer
-    keys = [o["Key"] for o in aws.s3.list_objects_v2(Bucket="layers")["Contents"]]
-    assert len(keys) == 1 and keys[0].startswith(f"{publish.LAYER_NAME}/")
-    assert _layers(aws)[1] == first and ":layer:wdbc-deps:" in _layers(aws)[0]
-    # WHEN a second version is published THEN it replaces the first, and the other layer stays
-    second = publish.publish(aws, layer_zip, "layers", "classifier")
-    assert second != first and _layers(aws) == [_layers(aws)[0], second]
-    # WHEN rolled back THEN the function uses the first version again
-    assert publish.rollback(aws, "classifier") == first
-    assert _layers(aws)[1] == first
-    # AND a version can be named
-    assert publish.rollback(aws, "classifier", to_version=2) == second
-    with pytest.raises(publish.PublishError, match=r"has no version 9; versions: \[1, 2\]"):
-        publish.rollback(aws, "classifier", to_version=9)
+def test_rollback_moves_the_live_alias_and_says_which_model_is_live(aws: tuple[Any, release.Stack]) -> None:
+    lam, stack = aws
+    # WHEN the live version is rolled back THEN the alias points at the version before, and says its model
+    assert release.rollback(lam, stack) == {"live": "2", "was": "3", "model": "aaaaaaaaaaaa"}
+    assert lam.get_alias(FunctionName="classifier", Name="live")["FunctionVersion"] == "2"
+    # AND forward again by name, and a version that does not exist is refused with the ones that do
+    assert release.rollback(lam, stack, to="3")["model"] == "bbbbbbbbbbbb"
+    with pytest.raises(release.ReleaseError, match=r"has no published version 9; versions: \['1', '2', '3'\]"):
+        release.rollback(lam, stack, to="9")
+    release.rollback(lam, stack, to="1")
+    with pytest.raises(release.ReleaseError, match="no published version is older than the live one"):
+        release.rollback(lam, stack)
 
 
-def test_a_layer_whose_checksum_does_not_match_is_refused(aws: publish.Clients, layer_zip: Path) -> None:
-    layer_zip.write_bytes(layer_zip.read_bytes() + b"tampered")
-    with pytest.raises(publish.PublishError, match="refusing to publish a changed or damaged layer"):
-        publish.publish(aws, layer_zip, "layers", "classifier")
-    assert "Contents" not in aws.s3.list_objects_v2(Bucket="layers")
-    assert publish.versions(aws) == []
-
-
-def test_missing_checksum_file_is_refused(aws: publish.Clients, layer_zip: Path) -> None:
-    layer_zip.with_name("model-layer.zip.sha256").unlink()
-    with pytest.raises(publish.PublishError, match=r"\.sha256 is missing"):
-        publish.publish(aws, layer_zip, "layers", None)
+def test_verify_layer_compares_contents_and_code_sha256(
+    aws: tuple[Any, release.Stack], layer_zip: Path, tmp_path: Path
+) -> None:
+    lam, stack = aws
+    assert release.verify_layer(lam, stack, layer_zip)["layer"] == stack.model_layer_arn
+    # A zip that differs in one byte is not the deployed layer
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(layer_zip) as source, zipfile.ZipFile(other, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            target.writestr(item, data + (b"\n" if item.filename.endswith(".md") else b""))
+    with pytest.raises(release.ReleaseError, match=r"has CodeSha256 .* the stack serves another build"):
+        release.verify_layer(lam, stack, other)
+    # A zip that would put code on /opt/python is refused before anything is compared
+    sneaky = tmp_path / "sneaky.zip"
+    with zipfile.ZipFile(sneaky, "w") as archive:
+        archive.writestr("model/manifest.json", "{}")
+        archive.writestr("python/sitecustomize.py", "import os\n")
+    with pytest.raises(release.ReleaseError, match=r"holds \['python/sitecustomize.py'\]"):
+        release.verify_layer(lam, stack, sneaky)

@@ -71,7 +71,7 @@ def test_checkov_has_no_failed_check_and_every_skip_is_justified() -> None:
 
 def test_function_with_both_layers() -> None:
     template = translated()
-    [function] = _of_type(template, "AWS::Lambda::Function").values()
+    function = template["Resources"]["ClassifierFunction"]
     props = function["Properties"]
     assert props["Runtime"] == "python3.13"
     assert props["Handler"] == "handler.lambda_function.handler"
@@ -96,7 +96,7 @@ def test_function_with_both_layers() -> None:
 def test_settings_in_globals_match_the_settings_object() -> None:
     from handler.settings import ENVIRONMENT
 
-    [function] = _of_type(translated(), "AWS::Lambda::Function").values()
+    function = translated()["Resources"]["ClassifierFunction"]
     assert set(function["Properties"]["Environment"]["Variables"]) == set(ENVIRONMENT)
     source = (ROOT / "handler" / "settings.py").read_text()
     assert set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', source) + re.findall(r'_int\("([A-Z_]+)"', source)) == set(
@@ -147,7 +147,8 @@ def test_log_retention_alarms_and_outputs() -> None:
     groups = _of_type(template, "AWS::Logs::LogGroup")
     assert {g["Properties"]["RetentionInDays"]["Ref"] for g in groups.values()} == {"LogRetentionDays"}
     alarms = {
-        a["Properties"]["MetricName"]: a["Properties"] for a in _of_type(template, "AWS::CloudWatch::Alarm").values()
+        a["Properties"].get("MetricName"): a["Properties"]
+        for a in _of_type(template, "AWS::CloudWatch::Alarm").values()
     }
     assert alarms["5xx"]["Namespace"] == "AWS/ApiGateway"
     assert alarms["Duration"]["ExtendedStatistic"] == "p99"
@@ -155,7 +156,7 @@ def test_log_retention_alarms_and_outputs() -> None:
 
 
 def test_snapstart_and_auth_follow_their_parameters() -> None:
-    [function] = _of_type(translated(), "AWS::Lambda::Function").values()
+    function = translated()["Resources"]["ClassifierFunction"]
     assert function["Properties"]["SnapStart"] == {"ApplyOn": {"Fn::If": ["UseSnapStart", "PublishedVersions", "None"]}}
     assert _of_type(translated(), "AWS::Lambda::Alias"), "SnapStart applies to published versions: an alias is needed"
     conditions = translated()["Conditions"]
@@ -196,8 +197,83 @@ def test_dashboard_and_drift_alarms() -> None:
     ):
         assert title in body, title
     alarms = {
-        a["Properties"]["MetricName"]: a["Properties"] for a in _of_type(template, "AWS::CloudWatch::Alarm").values()
+        a["Properties"].get("MetricName"): a["Properties"]
+        for a in _of_type(template, "AWS::CloudWatch::Alarm").values()
     }
     assert alarms["OutOfDistributionRate"]["Threshold"] == {"Ref": "AlarmOutOfDistributionPercent"}
     assert alarms["LargestFeaturePsi"]["Threshold"] == {"Ref": "AlarmFeaturePsi"}
     assert template["Parameters"]["AlarmFeaturePsi"]["Default"] == drift.ALARM_PSI
+
+
+def test_canary_release_with_hook_alarms_topic_and_least_privilege() -> None:
+    template = translated()
+    resources = template["Resources"]
+    # CodeDeploy shifts the live alias by the chosen deployment type, rolled back by three alarms
+    [application] = _of_type(template, "AWS::CodeDeploy::Application").values()
+    assert application["Properties"]["ComputePlatform"] == "Lambda"
+    [group] = _of_type(template, "AWS::CodeDeploy::DeploymentGroup").values()
+    alarms = [a["Name"]["Ref"] for a in group["Properties"]["AlarmConfiguration"]["Alarms"]]
+    assert alarms == ["NewVersionErrorsAlarm", "ServerErrorAlarm", "DurationAlarm"]
+    assert set(group["Properties"]["AutoRollbackConfiguration"]["Events"]) >= {
+        "DEPLOYMENT_FAILURE",
+        "DEPLOYMENT_STOP_ON_ALARM",
+    }
+    assert template["Parameters"]["DeploymentType"]["Default"] == "Canary10Percent5Minutes"
+    assert "AllAtOnce" in template["Parameters"]["DeploymentType"]["AllowedValues"]
+    [alias] = _of_type(template, "AWS::Lambda::Alias").values()
+    hooks = alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
+    assert hooks["BeforeAllowTrafficHook"] == {"Ref": "PreTrafficHookFunction"}
+    # The hook: its own function, named for CodeDeploy's role, with a role that can do three things only
+    hook = resources["PreTrafficHookFunction"]["Properties"]
+    assert hook["Handler"] == "pretraffic.handler" and hook["FunctionName"]["Fn::Sub"].startswith("CodeDeployHook_")
+    assert hook["Environment"]["Variables"]["TARGET_VERSION_ARN"] == {
+        "Ref": "ClassifierFunctionVersion" + _suffix(resources)
+    }
+    [hook_policy] = resources["PreTrafficHookRole"]["Properties"]["Policies"]
+    statements = {st["Sid"]: st for st in hook_policy["PolicyDocument"]["Statement"]}
+    assert statements["InvokeTheNewVersionOnly"]["Action"] == "lambda:InvokeFunction"
+    assert statements["ReportToThisDeploymentGroup"]["Action"] == "codedeploy:PutLifecycleEventHookExecutionStatus"
+    assert statements["OwnLogGroupOnly"]["Resource"] == {"Fn::GetAtt": ["HookLogGroup", "Arn"]}
+    # The classifier's role: its own log group and X-Ray, exactly
+    classifier = resources["ClassifierFunction"]["Properties"]
+    assert classifier["Role"] == {"Fn::GetAtt": ["ClassifierRole", "Arn"]}
+    [policy] = resources["ClassifierRole"]["Properties"]["Policies"]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Sid": "OwnLogGroupOnly",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": {"Fn::GetAtt": ["FunctionLogGroup", "Arn"]},
+        },
+        {
+            "Sid": "Traces",
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": "*",
+        },
+    ]
+    assert "ManagedPolicyArns" not in resources["ClassifierRole"]["Properties"]
+    # The invoke permission names the stage that exists
+    [permission] = [p for p in _of_type(template, "AWS::Lambda::Permission").values() if "SourceArn" in p["Properties"]]
+    assert permission["Properties"]["SourceArn"]["Fn::Sub"].endswith("${HttpApi}/${ApiStage}/*")
+    # Every alarm tells the encrypted topic, which an optional e-mail subscribes to
+    for name, alarm in _of_type(template, "AWS::CloudWatch::Alarm").items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+    metrics = {a["Properties"].get("MetricName") for a in _of_type(template, "AWS::CloudWatch::Alarm").values()}
+    assert {"Errors", "Throttles", "5xx", "Duration", None} <= metrics  # None: the concurrency expression
+    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlarmKey"}
+    assert resources["AlarmEmailSubscription"]["Condition"] == "HasEmail"
+    assert resources["MonthlyBudget"]["Condition"] == "HasBudget"
+    # Every parameter is bounded
+    for name, parameter in template["Parameters"].items():
+        bounded = {"AllowedValues", "AllowedPattern"} & set(parameter) or {"MinValue", "MaxValue"} <= set(parameter)
+        assert bounded or parameter["Type"] == "CommaDelimitedList", name
+
+
+def _suffix(resources: dict[str, Any]) -> str:
+    [version] = [name for name in resources if name.startswith("ClassifierFunctionVersion")]
+    return version.removeprefix("ClassifierFunctionVersion")
+
+
+def _alarms(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(_of_type(template, "AWS::CloudWatch::Alarm").values())
