@@ -14,7 +14,7 @@ EVENT ?= events/predict-v2.json
 
 ARCH ?= x86_64
 
-.PHONY: run serve train test lint typecheck invoke sam-venv sam-build bench clean lock
+.PHONY: run serve train test lint typecheck invoke sam-venv sam-build deploy bench clean lock
 
 $(BIN)/.installed: requirements.txt requirements-train.txt requirements-dev.txt
 	@test -n "$(PY313)" || { echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -80,6 +80,10 @@ sam-build: $(SAM_VENV)/bin/.installed $(ARTIFACT)/manifest.json
 lock: $(BIN)/.installed
 	$(BIN)/uv pip compile requirements.txt --generate-hashes --universal --python-version 3.13 \
 		--custom-compile-command "make lock" -o requirements.lock
+
+## Build, then deploy through CodeDeploy's canary with the model version recorded; guided the first time.
+deploy: sam-build
+	$(BIN)/python -m infra.deploy --sam $(SAM_VENV)/bin/sam --artifact $(ARTIFACT)
 
 ## Every benchmark in one run: a table on screen, JSON in build/bench/results.json.
 bench: $(ARTIFACT)/manifest.json $(SAM_VENV)/bin/.installed

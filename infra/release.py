@@ -2,7 +2,7 @@
 
     python -m infra.release versions --stack STACK
     python -m infra.release rollback --stack STACK [--to VERSION]
-    python -m infra.release verify-layer --stack STACK --zip build/model-layer.zip
+    python -m infra.release verify-layer --stack STACK [--artifact artifacts/model]
 
 A model release is `sam build && sam deploy`: the new model layer version makes a new function
 version, described "model <version>", which CodeDeploy shifts the `live` alias to by canary after
@@ -16,10 +16,13 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import io
 import json
 import logging
 import sys
+import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,21 +105,37 @@ def rollback(lambda_client: Any, stack: Stack, to: str | None = None) -> dict[st
     return {"live": to, "was": live, "model": by_version[to]["model"]}
 
 
-def verify_layer(lambda_client: Any, stack: Stack, zip_path: Path) -> dict[str, Any]:
-    """The local model layer zip holds only the model and is byte for byte the one Lambda serves."""
-    with zipfile.ZipFile(zip_path) as archive:
-        extra = sorted(n for n in archive.namelist() if not n.endswith("/") and n not in ALLOWED)
-    if extra:
-        raise ReleaseError(f"{zip_path} holds {extra[:5]}; a model layer may hold only {sorted(ALLOWED)}")
-    local = base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
+def download(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=60) as response:
+        data: bytes = response.read()
+    return data
+
+
+def verify_layer(
+    lambda_client: Any, stack: Stack, artifact: Path, fetch: Callable[[str], bytes] = download
+) -> dict[str, Any]:
+    """The deployed model layer holds only the model, arrived whole, and is the local artifact's model."""
     layer, number = stack.model_layer_arn.rsplit(":", 1)
-    remote = lambda_client.get_layer_version(LayerName=layer, VersionNumber=int(number))["Content"]["CodeSha256"]
-    if local != remote:
+    content = lambda_client.get_layer_version(LayerName=layer, VersionNumber=int(number))["Content"]
+    data = fetch(content["Location"])
+    code_sha256 = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    if code_sha256 != content["CodeSha256"]:
         raise ReleaseError(
-            f"{zip_path} has CodeSha256 {local}, the deployed layer {stack.model_layer_arn} has {remote}: "
-            "the stack serves another build"
+            f"the layer downloaded has CodeSha256 {code_sha256}, Lambda reports {content['CodeSha256']}: "
+            "the download is damaged"
         )
-    return {"layer": stack.model_layer_arn, "code_sha256": local}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        extra = sorted(n for n in names if not n.endswith("/") and n not in ALLOWED)
+        if extra:
+            raise ReleaseError(f"the deployed layer holds {extra[:5]}; a model layer may hold only {sorted(ALLOWED)}")
+        for name in ("manifest.json", "model.npz"):
+            deployed = hashlib.sha256(archive.read(f"model/{name}")).hexdigest()
+            local = hashlib.sha256((artifact / name).read_bytes()).hexdigest()
+            if deployed != local:
+                raise ReleaseError(f"the deployed layer's {name} differs from {artifact / name}: another model is live")
+        version = json.loads(archive.read("model/manifest.json"))["model_version"]
+    return {"layer": stack.model_layer_arn, "code_sha256": code_sha256, "model_version": version}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,14 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in (
         ("versions", "list published versions, their models and which one is live"),
         ("rollback", "point the live alias at an earlier published version"),
-        ("verify-layer", "check a model layer zip against the deployed one"),
+        ("verify-layer", "check the deployed model layer against the local artifact"),
     ):
         command = sub.add_parser(name, help=text)
         command.add_argument("--stack", required=True, help="the stack sam deploy created")
         if name == "rollback":
             command.add_argument("--to", default=None, help="a published version (default: the one before live)")
         if name == "verify-layer":
-            command.add_argument("--zip", type=Path, required=True)
+            command.add_argument("--artifact", type=Path, default=Path("artifacts/model"), help="the local artifact")
     args = parser.parse_args(argv)
     lambda_client = boto3.client("lambda", region_name=args.region)
     try:
@@ -144,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "rollback":
             result = rollback(lambda_client, stack, args.to)
         else:
-            result = verify_layer(lambda_client, stack, args.zip)
+            result = verify_layer(lambda_client, stack, args.artifact)
     except ReleaseError as err:
         log.error("%s", err)
         return 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import shutil
@@ -14,7 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra import package, release
+from infra import deploy, package, release
 
 REGION = "us-east-1"
 
@@ -128,23 +130,57 @@ def test_rollback_moves_the_live_alias_and_says_which_model_is_live(aws: tuple[A
         release.rollback(lam, stack)
 
 
-def test_verify_layer_compares_contents_and_code_sha256(
-    aws: tuple[Any, release.Stack], layer_zip: Path, tmp_path: Path
+def test_verify_layer_checks_contents_integrity_and_model(
+    aws: tuple[Any, release.Stack], layer_zip: Path, artifact_dir: Path, tmp_path: Path
 ) -> None:
     lam, stack = aws
-    assert release.verify_layer(lam, stack, layer_zip)["layer"] == stack.model_layer_arn
-    # A zip that differs in one byte is not the deployed layer
-    other = tmp_path / "other.zip"
-    with zipfile.ZipFile(layer_zip) as source, zipfile.ZipFile(other, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            target.writestr(item, data + (b"\n" if item.filename.endswith(".md") else b""))
-    with pytest.raises(release.ReleaseError, match=r"has CodeSha256 .* the stack serves another build"):
-        release.verify_layer(lam, stack, other)
-    # A zip that would put code on /opt/python is refused before anything is compared
-    sneaky = tmp_path / "sneaky.zip"
+    # GIVEN the deployed layer, downloaded (moto's Location is not reachable, so the bytes are handed over)
+    deployed = layer_zip.read_bytes()
+    result = release.verify_layer(lam, stack, artifact_dir, fetch=lambda url: deployed)
+    assert result["model_version"] == json.loads((artifact_dir / "manifest.json").read_text())["model_version"]
+    # A download that differs from what Lambda reports is refused
+    with pytest.raises(release.ReleaseError, match="the download is damaged"):
+        release.verify_layer(lam, stack, artifact_dir, fetch=lambda url: deployed + b"\0")
+    # A local artifact with another model is not the one deployed
+    other = Path(shutil.copytree(artifact_dir, tmp_path / "other"))
+    (other / "model.npz").write_bytes((other / "model.npz").read_bytes() + b"\0")
+    with pytest.raises(release.ReleaseError, match=r"model\.npz differs from .*: another model is live"):
+        release.verify_layer(lam, stack, other, fetch=lambda url: deployed)
+
+
+def test_verify_layer_refuses_a_layer_that_holds_code(aws: tuple[Any, release.Stack], artifact_dir: Path) -> None:
+    lam, stack = aws
+    sneaky = io.BytesIO()
     with zipfile.ZipFile(sneaky, "w") as archive:
         archive.writestr("model/manifest.json", "{}")
         archive.writestr("python/sitecustomize.py", "import os\n")
+    data = sneaky.getvalue()
+    code = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    layer = lam.publish_layer_version(LayerName="model", Content={"ZipFile": data})
+    assert layer["Content"]["CodeSha256"] == code
+    sneaky_stack = release.Stack(stack.function, stack.alias, layer["LayerVersionArn"])
     with pytest.raises(release.ReleaseError, match=r"holds \['python/sitecustomize.py'\]"):
-        release.verify_layer(lam, stack, sneaky)
+        release.verify_layer(lam, sneaky_stack, artifact_dir, fetch=lambda url: data)
+
+
+def test_deploy_is_guided_first_then_keeps_saved_parameters(artifact_dir: Path, tmp_path: Path) -> None:
+    version = json.loads((artifact_dir / "manifest.json").read_text())["model_version"]
+    config = tmp_path / "samconfig.toml"
+    config.write_text('version = 0.1\n[default.deploy.parameters]\ncapabilities = "CAPABILITY_IAM"\n')
+    # GIVEN no saved parameters THEN the deploy is guided, with the model version as an override
+    assert deploy.command("sam", artifact_dir, config) == [
+        "sam",
+        "deploy",
+        "--guided",
+        "--parameter-overrides",
+        f"ModelVersion={version}",
+    ]
+    # GIVEN parameters a guided deploy saved THEN they are kept, and the model version replaces the old one
+    config.write_text(
+        'version = 0.1\n[default.deploy.parameters]\nparameter_overrides = "MemorySize=\\"512\\" '
+        'AlarmEmail=\\"ops@example.org\\" ModelVersion=\\"aaaaaaaaaaaa\\""\n'
+    )
+    assert deploy.command("sam", artifact_dir, config)[2:] == [
+        "--parameter-overrides",
+        f"MemorySize=512 AlarmEmail=ops@example.org ModelVersion={version}",
+    ]
