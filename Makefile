@@ -13,8 +13,9 @@ PORT ?= 8000
 EVENT ?= events/predict-v2.json
 
 ARCH ?= x86_64
+STACK ?= wdbc-classifier
 
-.PHONY: run serve train test lint typecheck invoke sam-venv sam-build deploy bench clean lock
+.PHONY: run serve train test lint typecheck invoke sam-venv sam-build deploy delete smoke bench clean lock
 
 $(BIN)/.installed: requirements.txt requirements-train.txt requirements-dev.txt
 	@test -n "$(PY313)" || { echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -84,6 +85,14 @@ lock: $(BIN)/.installed
 ## Build, then deploy through CodeDeploy's canary with the model version recorded; guided the first time.
 deploy: sam-build
 	$(BIN)/python -m infra.deploy --sam $(SAM_VENV)/bin/sam --artifact $(ARTIFACT)
+
+## The stack, then (after asking) the model layer versions it retained.
+delete: $(SAM_VENV)/bin/.installed | $(BIN)/.installed
+	$(BIN)/python -m infra.teardown --stack $(STACK) --sam $(SAM_VENV)/bin/sam
+
+## Check the deployed API over HTTPS, check by check (SIGV4=1 signs the requests for AuthMode=AWS_IAM).
+smoke: | $(BIN)/.installed
+	$(BIN)/python -m infra.smoke --stack $(STACK) $(if $(SIGV4),--sigv4,)
 
 ## Every benchmark in one run: a table on screen, JSON in build/bench/results.json.
 bench: $(ARTIFACT)/manifest.json $(SAM_VENV)/bin/.installed

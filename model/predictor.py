@@ -33,6 +33,7 @@ CARD_SECTIONS = (
     "explanation",
     "data",
     "examples",
+    "golden",
 )
 
 

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra import deploy, package, release
+from infra import deploy, package, release, teardown
 
 REGION = "us-east-1"
 
@@ -93,7 +93,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, layer_zip: Path) -> Iterator[tuple[Any,
             lam.publish_version(FunctionName="classifier", Description=f"model {model}")
         lam.create_alias(FunctionName="classifier", Name="live", FunctionVersion="3")
         template = {
-            "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
             "Outputs": {
                 "FunctionName": {"Value": "classifier"},
                 "LiveAlias": {"Value": "live"},
@@ -184,3 +184,19 @@ def test_deploy_is_guided_first_then_keeps_saved_parameters(artifact_dir: Path, 
         "--parameter-overrides",
         f"MemorySize=512 AlarmEmail=ops@example.org ModelVersion={version}",
     ]
+
+
+def test_delete_lists_retained_model_layers_and_deletes_them_on_yes(aws: tuple[Any, release.Stack]) -> None:
+    lam, stack = aws
+    name = stack.model_layer_arn.rsplit(":", 2)[1]
+    lam.publish_layer_version(LayerName=name, Content={"ZipFile": b"PK\x05\x06" + b"\0" * 18}, Description="model b")
+    written: list[str] = []
+    # GIVEN two retained versions WHEN the answer is no THEN both are listed with their models and kept
+    assert teardown.delete_layers(lam, name, lambda q: "n", written.append) == []
+    assert sum(1 for line in written if line.startswith(f"  {name}:")) == 2 and written[-1] == "kept\n"
+    assert len(teardown.retained(lam, name)) == 2
+    # WHEN the answer is yes THEN they are deleted
+    assert teardown.delete_layers(lam, name, lambda q: "yes", written.append) == [1, 2]
+    assert teardown.retained(lam, name) == []
+    assert teardown.layer_name(boto3.client("cloudformation", region_name=REGION), "wdbc") == name
+    assert teardown.layer_name(boto3.client("cloudformation", region_name=REGION), "gone") is None

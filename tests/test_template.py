@@ -77,7 +77,9 @@ def test_function_with_both_layers() -> None:
     assert props["Handler"] == "handler.lambda_function.handler"
     assert props["MemorySize"] == {"Ref": "MemorySize"} and props["Timeout"] == {"Ref": "Timeout"}
     assert props["Architectures"] == [{"Ref": "Architecture"}]
-    assert props["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
+    assert props["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasReservation", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": {"Ref": "FunctionLogGroup"}}
     layers = _of_type(template, "AWS::Lambda::LayerVersion")
@@ -277,3 +279,38 @@ def _suffix(resources: dict[str, Any]) -> str:
 
 def _alarms(template: dict[str, Any]) -> list[dict[str, Any]]:
     return list(_of_type(template, "AWS::CloudWatch::Alarm").values())
+
+
+def _resolve(value: Any, template: dict[str, Any], parameters: dict[str, Any]) -> Any:
+    """Conditions and Fn::If evaluated as CloudFormation would for these parameter values."""
+    if isinstance(value, dict) and len(value) == 1:
+        [(key, arg)] = value.items()
+        if key == "Ref":
+            return parameters.get(arg, value)
+        if key == "Fn::Equals":
+            left, right = (_resolve(a, template, parameters) for a in arg)
+            return str(left) == str(right)
+        if key == "Fn::Not":
+            return not _resolve(arg[0], template, parameters)
+        if key == "Condition":
+            return _resolve(template["Conditions"][arg], template, parameters)
+        if key == "Fn::If":
+            chosen = arg[1] if _resolve(template["Conditions"][arg[0]], template, parameters) else arg[2]
+            return _resolve(chosen, template, parameters)
+    return value
+
+
+@pytest.mark.parametrize(("reserved", "expected"), [("0", {"Ref": "AWS::NoValue"}), ("25", "25")])
+def test_a_fresh_account_gets_no_reservation(reserved: str, expected: Any) -> None:
+    # GIVEN the default (0), as an account with a concurrency quota of 10 needs, or an explicit reservation
+    template = translated(f"ReservedConcurrency={reserved}")
+    parameters = {
+        **{k: str(v.get("Default")) for k, v in template["Parameters"].items()},
+        "ReservedConcurrency": reserved,
+    }
+    function = template["Resources"]["ClassifierFunction"]["Properties"]
+    # THEN the function reserves nothing at 0 (the property left out), and the concurrency alarm goes with it
+    assert _resolve(function["ReservedConcurrentExecutions"], template, parameters) == expected
+    alarm = template["Resources"]["ConcurrencyAlarm"]
+    assert _resolve({"Condition": alarm["Condition"]}, template, parameters) == (reserved != "0")
+    assert template["Parameters"]["ReservedConcurrency"]["Default"] == 0
