@@ -55,9 +55,11 @@ invoke: $(ARTIFACT)/manifest.json $(SAM_VENV)/bin/.installed
 $(ARTIFACT)/manifest.json: | $(BIN)/.installed
 	$(BIN)/python -m training --profile $(PROFILE) --seed $(SEED) --out $(ARTIFACT)
 
-## Retrain even if an artifact exists.
+## Retrain even if an artifact exists. A profile other than default writes beside the served model
+## (artifacts/model-quick, artifacts/model-full) unless ARTIFACT names the directory.
+TRAIN_OUT := $(if $(filter default,$(PROFILE))$(filter command line,$(origin ARTIFACT)),$(ARTIFACT),artifacts/model-$(PROFILE))
 train: $(BIN)/.installed
-	$(BIN)/python -m training --profile $(PROFILE) --seed $(SEED) --out $(ARTIFACT)
+	$(BIN)/python -m training --profile $(PROFILE) --seed $(SEED) --out $(TRAIN_OUT)
 
 ## `sam build` runs these (BuildMethod: makefile, in source); ARTIFACTS_DIR is where SAM wants the result.
 build-ClassifierFunction: | $(BIN)/.installed
@@ -113,5 +115,6 @@ typecheck: $(BIN)/.installed
 test: lint typecheck $(SAM_VENV)/bin/.installed $(CHECKOV_VENV)/bin/.installed /usr/bin/chromium
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
+## Everything the commands made but the trained artifacts (artifacts/ is kept: remove it by hand).
 clean:
-	rm -rf $(VENV) build .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) build .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -14,7 +14,7 @@ from typing import Any
 from model.csvio import read_csv
 from model.errors import ArtifactError, CsvError, UnknownOptionError
 from model.predictor import Predictor
-from model.schema import DISCLAIMER
+from model.schema import DISCLAIMER, FEATURE_NAMES
 
 log = logging.getLogger("model")
 COLUMNS = (
@@ -48,7 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", type=Path, default=None, help="output file (default: standard output)")
     predict.add_argument("--operating-point", default="balanced", help="balanced or screening")
     predict.add_argument("--alpha", type=float, default=0.05, help="conformal miscoverage level")
-    predict.add_argument("--explain", action="store_true", help="add each row's feature contributions (JSON)")
+    predict.add_argument(
+        "--explain",
+        action="store_true",
+        help="add each row's exact contributions: base_value and contribution_<feature> columns in CSV, "
+        "an explanation object in JSON",
+    )
     return parser
 
 
@@ -66,19 +71,33 @@ def score(args: argparse.Namespace) -> tuple[list[dict[str, Any]], int, str]:
     return rows, len(table.row_errors), predictor.version
 
 
-def render(rows: list[dict[str, Any]], fmt: str, version: str) -> str:
+EXPLANATION_COLUMNS = ("log_odds", "base_value", *(f"contribution_{name}" for name in FEATURE_NAMES))
+
+
+def _flat_explanation(row: dict[str, Any]) -> dict[str, Any]:
+    """An explained row's base value and one contribution column per feature, for CSV."""
+    explanation = row.get("explanation")
+    if not explanation:
+        return row
+    contributions = {f"contribution_{name}": v for name, v in explanation["contributions"].items()}
+    return {**row, "base_value": explanation["base_value"], **contributions}
+
+
+def render(rows: list[dict[str, Any]], fmt: str, version: str, explain: bool = False) -> str:
     if fmt == "json":
         return json.dumps({"model_version": version, "disclaimer": DISCLAIMER, "predictions": rows}, indent=2) + "\n"
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    columns = (*COLUMNS[:-1], *(EXPLANATION_COLUMNS if explain else ()), COLUMNS[-1])
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "|".join(v) if isinstance(v, list) else ("" if v is None else v) for k, v in row.items()})
+        flat = _flat_explanation(row)
+        writer.writerow({k: "|".join(v) if isinstance(v, list) else ("" if v is None else v) for k, v in flat.items()})
     return buffer.getvalue()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Exit 0 when every row was scored, 1 when some rows were bad, 2 when nothing could be done."""
+    """Exit 0 when every row was scored, 1 when some rows were bad, 2 when nothing could be scored."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
@@ -86,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ArtifactError, CsvError, UnknownOptionError) as err:
         log.error("%s", err)
         return 2
-    text = render(rows, args.format, version)
+    text = render(rows, args.format, version, args.explain)
     if args.output is None:
         sys.stdout.write(text)
     else:
@@ -94,4 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         if row["error"]:
             log.warning("%s: %s", args.file, row["error"])
+    if bad and bad == len(rows):
+        log.error("%s: no row could be scored", args.file)
+        return 2
     return 1 if bad else 0

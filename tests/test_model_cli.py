@@ -10,6 +10,7 @@ import pytest
 
 from model import cli
 from model.predictor import Predictor
+from model.schema import FEATURE_NAMES
 from tests.support import edit_csv, write_csv
 from training import data
 
@@ -80,3 +81,27 @@ def test_unknown_operating_point(
     path = write_csv(tmp_path / "in.csv", dataset, rows=slice(0, 3))
     assert cli.main(["predict", str(path), "--model", str(artifact_dir), "--operating-point", "lenient"]) == 2
     assert "unknown operating_point 'lenient'; expected one of ['balanced', 'screening']" in caplog.text
+
+
+def test_csv_with_explanations_carries_them(tmp_path: Path, artifact_dir: Path, dataset: data.Dataset) -> None:
+    # GIVEN three rows scored to CSV with --explain
+    path = write_csv(tmp_path / "in.csv", dataset, rows=slice(0, 3))
+    out = tmp_path / "out.csv"
+    assert cli.main(["predict", str(path), "--model", str(artifact_dir), "--explain", "--output", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    # THEN each row has its base value and one contribution per feature, adding up to its log-odds
+    assert len(rows) == 3
+    for row in rows:
+        contributions = [float(row[f"contribution_{name}"]) for name in FEATURE_NAMES]
+        total = float(row["base_value"]) + sum(contributions)
+        assert abs(total - float(row["log_odds"])) <= 1e-9 * max(1.0, abs(total))
+
+
+def test_a_file_whose_every_row_is_bad_scores_nothing(
+    tmp_path: Path, artifact_dir: Path, dataset: data.Dataset, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_csv(tmp_path / "in.csv", dataset, rows=slice(0, 2))
+    edit_csv(path, 2, "radius_mean", "-3")
+    edit_csv(path, 3, "radius_mean", "-4")
+    assert cli.main(["predict", str(path), "--model", str(artifact_dir), "--output", str(tmp_path / "o.csv")]) == 2
+    assert "no row could be scored" in caplog.text
