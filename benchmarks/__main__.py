@@ -21,14 +21,6 @@ from typing import Any
 from infra.local import ROOT
 
 # us-east-1 list prices (AWS Lambda, Amazon API Gateway and Amazon CloudWatch pricing pages).
-PRICE = {
-    "lambda_request": 0.20 / 1e6,
-    "lambda_gb_second_x86": 0.0000166667,
-    "http_api_request": 1.00 / 1e6,
-    "logs_per_gb": 0.50,
-}
-LOG_BYTES_PER_REQUEST = 1200
-MEMORY_GB = 1.0
 
 
 def _module(name: str, *args: str) -> dict[str, Any]:
@@ -37,17 +29,6 @@ def _module(name: str, *args: str) -> dict[str, Any]:
     subprocess.run([sys.executable, "-m", name, *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     result: dict[str, Any] = json.loads(out.read_text())
     return result
-
-
-def cost_per_million(billed_ms: float) -> dict[str, float]:
-    lines = {
-        "lambda_requests": 1e6 * PRICE["lambda_request"],
-        "lambda_compute": 1e6 * billed_ms / 1000 * MEMORY_GB * PRICE["lambda_gb_second_x86"],
-        "http_api_requests": 1e6 * PRICE["http_api_request"],
-        "cloudwatch_logs": 1e6 * LOG_BYTES_PER_REQUEST / 1e9 * PRICE["logs_per_gb"],
-    }
-    lines["total"] = sum(lines.values())
-    return lines
 
 
 def machine() -> dict[str, Any]:
@@ -84,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     warm = _module("benchmarks.warm", "--model", model, "--json", str(args.out / "warm.json"))
     explain = _module("benchmarks.explain", "--model", model, "--json", str(args.out / "explain.json"))
     drift = _module("benchmarks.drift", "--model", model, "--json", str(args.out / "drift.json"))
-    billed_ms = cold["warm_under_emulator"]["billed_ms_median"]
+    logs = _module(
+        "benchmarks.logcost", "--model", model, "--work", str(args.out), "--json", str(args.out / "logcost.json")
+    )
     results = {
         "machine": machine(),
         "model": {"version": warm["model_version"], "kind": warm["kind"]},
@@ -92,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         "warm": warm,
         "explanation": explain,
         "drift": drift,
-        "cost_per_million_usd": {"billed_ms_assumed": billed_ms, **cost_per_million(billed_ms)},
+        "logs_and_cost": logs,
     }
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     sys.stdout.write(render(results) + "\n")
@@ -100,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render(r: dict[str, Any]) -> str:
-    c, w, e, cost = r["cold_start"], r["warm"], r["explanation"], r["cost_per_million_usd"]
+    c, w, e, logs = r["cold_start"], r["warm"], r["explanation"], r["logs_and_cost"]
     sizes = c["sizes_bytes"]
     rows = [
         (
@@ -179,8 +162,14 @@ def render(r: dict[str, Any]) -> str:
             "",
             f"> {r['drift']['alarm_psi']:g}",
         ),
-        ("warm billed duration under the emulator", f"{cost['billed_ms_assumed']:.0f} ms", "", ""),
-        ("cost of a million predictions", f"${cost['total']:.2f}", "", ""),
+        ("warm billed duration under the emulator", f"{logs['platform']['billed_ms_median']:.0f} ms", "", ""),
+        (
+            "log bytes per request: function / access",
+            f"{logs['function']['bytes_per_request']:.0f} / {logs['access_log']['bytes_per_request']}",
+            "",
+            "",
+        ),
+        ("cost of a million predictions", f"${logs['cost']['total']['usd']:.2f}", "", ""),
     ]
     head = f"| {'measure':<44} | {'ours':<20} | {'conventional':<14} | {'ratio':<6} |"
     lines = [head, "|" + "|".join("-" * (n + 2) for n in (44, 20, 14, 6)) + "|"]

@@ -11,7 +11,6 @@ import json
 from typing import Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
@@ -19,7 +18,7 @@ from mangum.types import LambdaContext as MangumContext
 from handler.app import create_app
 from handler.errors import error_body
 from handler.gateway import JSON_HEADERS, StagedAPIGateway, StagedHTTPGateway, bad_event, event_problem
-from handler.observability import logger, metrics
+from handler.observability import flush, logger
 from handler.settings import SettingsError, get_settings
 from model.errors import ArtifactError
 from model.predictor import Predictor
@@ -38,12 +37,22 @@ logger.append_keys(model_version=predictor.version)
 asgi = Mangum(app, lifespan="off", custom_handlers=[StagedHTTPGateway, StagedAPIGateway])
 
 
+_cold = True
+
+
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=False, log_event=False
 )
-@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
+    global _cold
+    cold, _cold = _cold, False
+    try:
+        return _answer(event, context)
+    finally:
+        flush(cold)
+
+
+def _answer(event: Any, context: LambdaContext) -> dict[str, Any]:
     problem = event_problem(event)
     if problem is not None:
         logger.warning("event is not a readable API Gateway request", extra={"problem": problem})

@@ -1,8 +1,10 @@
 """Powertools Logger and Metrics, created once. Feature values, bodies and results are never logged.
 
-What is written per invocation reveals nothing of the person: invocation counts, latency and the rules
-a rejected request broke. Labels, flags and drift are counted in a DriftWindow and written as one
-aggregated line once the window is full (see model.drift).
+A request that succeeds writes nothing of its own at the default level: Lambda's own metrics count
+invocations and their duration, and labels, flags, drift and the app's latency are counted in a
+DriftWindow and written as one aggregated line once the window is full (see model.drift). What is
+written per invocation reveals nothing of the person: a cold start, and the rules a rejected request
+broke.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from handler.settings import DEFAULT_NAMESPACE, DEFAULT_SERVICE, SettingsError, get_settings
 from model.arrays import FloatArray
-from model.drift import DriftWindow, WindowReport
+from model.drift import DriftWindow, Results, WindowReport
 from model.predictor import Prediction
 
 
@@ -34,16 +36,15 @@ metrics = Metrics(namespace=_namespace, service=_service)
 
 
 def record_served(x: FloatArray, predictions: Sequence[Prediction], milliseconds: float, window: DriftWindow) -> None:
-    """Latency now; labels, flags and drift into the window, written only when it is full."""
-    metrics.add_metric(name="PredictionLatency", unit=MetricUnit.Milliseconds, value=milliseconds)
-    logger.info("predictions served", extra={"count": len(predictions), "latency_ms": round(milliseconds, 3)})
-    report = window.add(
-        x,
+    """Latency, labels, flags and drift into the window, written only when it is full."""
+    logger.debug("predictions served", extra={"count": len(predictions), "latency_ms": round(milliseconds, 3)})
+    results = Results(
         np.array([p.probability_malignant for p in predictions]),
         np.array([p.label == "malignant" for p in predictions]),
         np.array([p.indeterminate for p in predictions]),
         np.array([p.out_of_distribution for p in predictions]),
     )
+    report = window.add(x, results, milliseconds)
     if report is not None:
         write_window(report)
 
@@ -67,3 +68,11 @@ def record_validation_error(*rules: str) -> None:
     """Count a rejected request; its rules (never its values) go to the log."""
     metrics.add_metric(name="ValidationErrors", unit=MetricUnit.Count, value=1)
     logger.info("request rejected", extra={"rules": sorted(set(rules))})
+
+
+def flush(cold_start: bool) -> None:
+    """Write the invocation's metrics, if it has any: a cold start, a rejected request. Otherwise nothing."""
+    if cold_start:
+        metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
+    if metrics.metric_set:
+        metrics.flush_metrics()

@@ -34,6 +34,16 @@ def decile_edges(x: FloatArray) -> tuple[FloatArray, FloatArray]:
     return np.ascontiguousarray(edges), counts / len(x)
 
 
+@dataclass(frozen=True)
+class Results:
+    """One request's results, row by row: what a window counts of them."""
+
+    probability: FloatArray
+    malignant: BoolArray
+    indeterminate: BoolArray
+    out_of_distribution: BoolArray
+
+
 @dataclass
 class WindowReport:
     """What one window says: counts, shares, the probability histogram and each feature's drift."""
@@ -44,6 +54,8 @@ class WindowReport:
     histogram: list[int]
     shift: dict[str, float]
     psi: dict[str, float]
+    latency_ms_mean: float = 0.0  # the app's own time per request, from the route to the answer
+    latency_ms_max: float = 0.0
 
     @property
     def largest_psi(self) -> tuple[str, float]:
@@ -53,6 +65,7 @@ class WindowReport:
     def fields(self) -> dict[str, Any]:
         """Flat fields for one log line, queryable one by one in CloudWatch Logs Insights."""
         out: dict[str, Any] = {"window_predictions": self.predictions, "window_requests": self.requests}
+        out.update(latency_ms_mean=round(self.latency_ms_mean, 3), latency_ms_max=round(self.latency_ms_max, 3))
         out.update({f"count_{k}": v for k, v in self.counts.items()})
         out.update({f"probability_bin_{i}": v for i, v in enumerate(self.histogram)})
         out.update({f"shift_{k}": round(v, 6) for k, v in self.shift.items()})
@@ -74,18 +87,21 @@ class DriftWindow:
     def _reset(self) -> None:
         d = len(self.mean)
         self.predictions = self.requests = 0
+        self.latency_sum = self.latency_max = 0.0
         self.counts = dict.fromkeys(("benign", "malignant", "indeterminate", "out_of_distribution"), 0)
         self.histogram = np.zeros(HISTOGRAM_BINS, dtype=np.int64)
         self.z_sum = np.zeros(d)
         self.bins = np.zeros((d, 10), dtype=np.int64)
 
-    def add(
-        self, x: FloatArray, probability: FloatArray, malignant: BoolArray, indeterminate: BoolArray, ood: BoolArray
-    ) -> WindowReport | None:
+    def add(self, x: FloatArray, results: Results, milliseconds: float = 0.0) -> WindowReport | None:
         """Count one request's predictions; return the window's report when it is due (and start a new one)."""
         x = np.atleast_2d(x)
+        probability, malignant = results.probability, results.malignant
+        indeterminate, ood = results.indeterminate, results.out_of_distribution
         self.predictions += len(x)
         self.requests += 1
+        self.latency_sum += milliseconds
+        self.latency_max = max(self.latency_max, milliseconds)
         self.counts["malignant"] += int(malignant.sum())
         self.counts["benign"] += int(len(x) - malignant.sum())
         self.counts["indeterminate"] += int(indeterminate.sum())
@@ -112,4 +128,6 @@ class DriftWindow:
             histogram=[int(v) for v in self.histogram],
             shift={n: float(v) for n, v in zip(FEATURE_NAMES, self.z_sum / self.predictions, strict=True)},
             psi={n: float(v) for n, v in zip(FEATURE_NAMES, psi, strict=True)},
+            latency_ms_mean=self.latency_sum / self.requests,
+            latency_ms_max=self.latency_max,
         )

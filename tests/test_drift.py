@@ -14,7 +14,7 @@ from benchmarks import drift as drill
 from infra.events import event
 from infra.local import ROOT
 from model.artifact import load
-from model.drift import DriftWindow, decile_edges
+from model.drift import DriftWindow, Results, decile_edges
 from model.predictor import Predictor
 from model.schema import FEATURE_NAMES, INDEX
 from training import data
@@ -68,10 +68,13 @@ def test_window_counts_histogram_and_psi() -> None:
     probability = np.linspace(0.01, 0.99, 20)
     # WHEN 19 rows arrive THEN nothing is reported; at the 20th, one report with the right counts
     for i in range(19):
-        assert window.add(rows[i : i + 1], probability[i : i + 1], *(np.array([i % 2 == 0]),) * 3) is None
-    report = window.add(rows[19:], probability[19:], np.array([True]), np.array([False]), np.array([True]))
+        flag = np.array([i % 2 == 0])
+        assert window.add(rows[i : i + 1], Results(probability[i : i + 1], flag, flag, flag), 2.0) is None
+    last = Results(probability[19:], np.array([True]), np.array([False]), np.array([True]))
+    report = window.add(rows[19:], last, 40.0)
     assert report is not None and report.predictions == 20 and report.requests == 20
     assert report.counts == {"benign": 9, "malignant": 11, "indeterminate": 10, "out_of_distribution": 11}
+    assert report.latency_ms_mean == pytest.approx((19 * 2.0 + 40.0) / 20) and report.latency_ms_max == 40.0
     assert report.histogram == list(np.bincount(np.minimum((probability * 10).astype(int), 9), minlength=10))
     assert report.largest_psi[0] == FEATURE_NAMES[3] and report.psi[FEATURE_NAMES[3]] > 2.0
     observed = np.maximum(np.bincount(np.searchsorted(edges[0], rows[:, 0], side="right"), minlength=10), 0.5) / 20

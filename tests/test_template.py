@@ -81,7 +81,13 @@ def test_function_with_both_layers() -> None:
         "Fn::If": ["HasReservation", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
     }
     assert props["TracingConfig"] == {"Mode": "Active"}
-    assert props["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": {"Ref": "FunctionLogGroup"}}
+    assert props["LoggingConfig"] == {
+        "LogFormat": "JSON",
+        "LogGroup": {"Ref": "FunctionLogGroup"},
+        "ApplicationLogLevel": {"Fn::FindInMap": ["LambdaLogLevel", {"Ref": "LogLevel"}, "Level"]},
+        "SystemLogLevel": {"Ref": "SystemLogLevel"},
+    }
+    assert template["Parameters"]["SystemLogLevel"]["Default"] == "WARN"
     layers = _of_type(template, "AWS::Lambda::LayerVersion")
     assert sorted(ref["Ref"] for ref in props["Layers"]) == sorted(layers)
     assert {name.rstrip("0123456789abcdef") for name in layers} == {"DependenciesLayer", "ModelLayer"}
@@ -139,7 +145,7 @@ def test_api_routes_throttling_and_access_logs() -> None:
     access = stage["Properties"]["AccessLogSettings"]
     assert access["DestinationArn"] == {"Fn::GetAtt": ["AccessLogGroup", "Arn"]}
     fields = json.loads(access["Format"])
-    assert {"requestId", "status", "latencyMs", "routeKey"} <= set(fields)
+    assert set(fields) == {"requestId", "time", "ip", "routeKey", "status", "latencyMs", "error"}
     [integration] = _of_type(template, "AWS::ApiGatewayV2::Integration").values()
     assert integration["Properties"]["PayloadFormatVersion"] == "2.0"
 
