@@ -65,7 +65,8 @@ def test_every_command_answers_help_with_the_flags_shown(module: str, sub: str |
 def _paths() -> list[str]:
     found = set()
     for token in re.findall(r"`([^`\s]+)`", README):
-        media_type = re.fullmatch(r"(application|text|image)/[a-z+.-]+", token)
+        # Media types and CloudWatch namespaces have slashes too.
+        media_type = re.fullmatch(r"(application|text|image)/[a-z+.-]+|AWS/[A-Za-z]+", token)
         if media_type or token.startswith(("http", "/", "-", "$", "*")) or any(c in token for c in "<>{}*$=[]()|,"):
             continue
         if "/" in token or re.search(r"\.(py|json|toml|yaml|md|txt|lock|js|css)$", token):
