@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -128,3 +129,30 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., str]]:
     for process in processes:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def staged(lambda_module: ModuleType) -> Iterator[str]:
+    """The app as API Gateway's named stage presents it: the path keeps /prod, root_path says so.
+
+    This is what handler.lambda_function's stage-aware Mangum adapters produce from real events; uvicorn's
+    own --root-path expects a proxy to have stripped the prefix, which API Gateway does not do.
+    """
+    import uvicorn
+
+    app = lambda_module.app
+
+    async def stage(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (scope["path"] == "/prod" or scope["path"].startswith("/prod/")):
+            scope = {**scope, "root_path": "/prod"}
+        await app(scope, receive, send)
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(stage, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,3 +48,9 @@ def edit_csv(path: Path, line: int, column: str, value: str) -> Path:
     with path.open("w", newline="") as handle:
         csv.writer(handle).writerows(rows)
     return path
+
+
+def body_with_literal(features: dict[str, Any], name: str, literal: str) -> bytes:
+    """A /predict body whose `name` holds a literal no JSON encoder writes (NaN, Infinity, 1e999, 5000 digits)."""
+    marker = "__LITERAL__"
+    return json.dumps({"features": {**features, name: marker}}).replace(f'"{marker}"', literal).encode()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from infra.events import event
-from tests.support import Answer
+from tests.support import Answer, body_with_literal
 
 Invoke = Callable[[dict[str, Any]], Answer]
 
@@ -23,12 +23,6 @@ def _features(examples: dict[str, dict[str, float]], **changes: Any) -> dict[str
         else:
             features[name] = value
     return features
-
-
-def _raw(features: dict[str, Any], name: str, literal: str) -> bytes:
-    """A body whose `name` holds a literal no JSON encoder writes (NaN, Infinity, 1e999)."""
-    marker = "__LITERAL__"
-    return json.dumps({"features": {**features, name: marker}}).replace(f'"{marker}"', literal).encode()
 
 
 @dataclass(frozen=True)
@@ -47,7 +41,7 @@ class Case:
 CASES = [
     Case(
         "nan",
-        lambda ex: {"raw_body": _raw(ex["benign"], "radius_mean", "NaN")},
+        lambda ex: {"raw_body": body_with_literal(ex["benign"], "radius_mean", "NaN")},
         422,
         "finite number, got 'nan'",
         "features.radius_mean",
@@ -56,7 +50,7 @@ CASES = [
     ),
     Case(
         "infinity",
-        lambda ex: {"raw_body": _raw(ex["benign"], "area_worst", "Infinity")},
+        lambda ex: {"raw_body": body_with_literal(ex["benign"], "area_worst", "Infinity")},
         422,
         "finite number, got 'inf'",
         "features.area_worst",
@@ -65,7 +59,7 @@ CASES = [
     ),
     Case(
         "overflow_1e999",
-        lambda ex: {"raw_body": _raw(ex["benign"], "area_mean", "1e999")},
+        lambda ex: {"raw_body": body_with_literal(ex["benign"], "area_mean", "1e999")},
         422,
         "got 'inf'",
         "features.area_mean",
@@ -224,7 +218,7 @@ CASES = [
     Case("deep_nesting", lambda ex: {"raw_body": b"[" * 200_000 + b"]" * 200_000}, 400, "could not be parsed"),
     Case(
         "huge_integer",
-        lambda ex: {"raw_body": _raw(ex["benign"], "radius_mean", "9" * 5000)},
+        lambda ex: {"raw_body": body_with_literal(ex["benign"], "radius_mean", "9" * 5000)},
         400,
         "could not be parsed",
     ),
@@ -314,10 +308,15 @@ def test_unknown_routes_and_methods(invoke: Invoke, method: str, path: str, stat
 
 HOSTILE = [
     # (case, event keyword arguments, expected status, text in the answer)
-    ("negative_zero_is_zero", lambda ex: {"raw_body": _raw(ex["benign"], "concavity_se", "-0.0")}, 200, "label"),
+    (
+        "negative_zero_is_zero",
+        lambda ex: {"raw_body": body_with_literal(ex["benign"], "concavity_se", "-0.0")},
+        200,
+        "label",
+    ),
     (
         "largest_double_is_out_of_distribution",
-        lambda ex: {"raw_body": _raw(ex["benign"], "area_worst", "1e308")},
+        lambda ex: {"raw_body": body_with_literal(ex["benign"], "area_worst", "1e308")},
         200,
         '"out_of_distribution": true',
     ),

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.local import ROOT, free_port
+from infra.local import ROOT
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -156,35 +156,6 @@ def test_keeps_working_when_the_server_refuses(
     page.click("#submit")
     page.wait_for_selector("#result .result-label")
     assert page.problems == []
-
-
-@pytest.fixture
-def staged(lambda_module: Any) -> Iterator[str]:
-    """The app as API Gateway's named stage presents it: the path keeps /prod, root_path says so.
-
-    This is what handler.lambda_function's stage-aware Mangum adapters produce from real events; uvicorn's
-    own --root-path expects a proxy to have stripped the prefix, which API Gateway does not do.
-    """
-    import threading
-
-    import uvicorn
-
-    app = lambda_module.app
-
-    async def stage(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and (scope["path"] == "/prod" or scope["path"].startswith("/prod/")):
-            scope = {**scope, "root_path": "/prod"}
-        await app(scope, receive, send)
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(stage, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_page_under_a_stage_prefix(staged: str, page: Any) -> None:

@@ -19,6 +19,7 @@ from handler.limits import MAX_ERROR_BYTES, MAX_VIOLATIONS
 from infra.events import LocalContext, event
 from infra.local import ROOT
 from model.schema import FEATURE_NAMES
+from tests.support import body_with_literal
 
 Examples = dict[str, dict[str, float]]
 MIB = 1024 * 1024
@@ -27,11 +28,6 @@ log = logging.getLogger("tests.hostile")
 
 def _body(document: Any) -> bytes:
     return json.dumps(document).encode()
-
-
-def _json_with(features: dict[str, Any], name: str, literal: str) -> bytes:
-    marker = "__LITERAL__"
-    return json.dumps({"features": {**features, name: marker}}).replace(f'"{marker}"', literal).encode()
 
 
 @dataclass(frozen=True)
@@ -75,10 +71,12 @@ CORPUS = [
     Hostile(
         "1000000_element_array",
         "/predict",
-        lambda ex: _json_with(ex["benign"], "radius_mean", "[" + ",".join(["0"] * 1_000_000) + "]"),
+        lambda ex: body_with_literal(ex["benign"], "radius_mean", "[" + ",".join(["0"] * 1_000_000) + "]"),
         422,
     ),
-    Hostile("5000_digit_number", "/predict", lambda ex: _json_with(ex["benign"], "radius_mean", "9" * 5000), 400),
+    Hostile(
+        "5000_digit_number", "/predict", lambda ex: body_with_literal(ex["benign"], "radius_mean", "9" * 5000), 400
+    ),
     Hostile(
         "every_field_null", "/predict", lambda ex: json.dumps({"features": dict.fromkeys(FEATURE_NAMES)}).encode(), 422
     ),

@@ -3,44 +3,17 @@
 from __future__ import annotations
 
 import re
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.message import Message
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import pytest
 
 from infra import smoke
-from infra.local import free_port
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def staged(lambda_module: ModuleType) -> Iterator[str]:
-    """The app as API Gateway's named stage presents it: the path keeps /prod, root_path says so."""
-    import uvicorn
-
-    app = lambda_module.app
-
-    async def stage(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and (scope["path"] == "/prod" or scope["path"].startswith("/prod/")):
-            scope = {**scope, "root_path": "/prod"}
-        await app(scope, receive, send)
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(stage, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}/prod"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_every_check_passes_against_the_app(serve: Callable[..., str], artifact_dir: Path) -> None:
@@ -54,7 +27,7 @@ def test_every_check_passes_against_the_app(serve: Callable[..., str], artifact_
 
 def test_every_check_passes_under_a_stage_prefix(staged: str) -> None:
     lines: list[str] = []
-    assert smoke.run(smoke.Client(staged), lines.append) == 0, lines
+    assert smoke.run(smoke.Client(staged + "/prod"), lines.append) == 0, lines
 
 
 def test_a_failing_deployment_is_reported_check_by_check(serve: Callable[..., str], artifact_dir: Path) -> None:
