@@ -34,15 +34,14 @@ def test_every_make_target_named_exists(target: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def _commands() -> list[tuple[str, str | None, list[str]]]:
+def _commands() -> list[tuple[str, str | None, tuple[str, ...]]]:
     """(module, subcommand or None, flags) for every `python -m ...` the docs show."""
-    found = []
+    found: set[tuple[str, str | None, tuple[str, ...]]] = set()
     for module, rest in re.findall(r"python -m ([a-z_][a-z_.]*)([^`\n#]*)", README + BENCHMARKS):
         words = rest.split()
         sub = words[0] if words and re.fullmatch(r"[a-z][a-z-]*", words[0]) else None
-        flags = sorted(set(re.findall(r"(--[a-z][a-z0-9-]*)", rest)))
-        found.append((module, sub, flags))
-    return sorted(set((m, s, tuple(f)) for m, s, f in found), key=str)  # type: ignore[arg-type]
+        found.add((module, sub, tuple(sorted(set(re.findall(r"(--[a-z][a-z0-9-]*)", rest))))))
+    return sorted(found, key=str)
 
 
 @cache
