@@ -81,13 +81,13 @@ def bounded(v: Violation) -> Violation:
     )
 
 
-def error_body(status: int, detail: str, violations: Sequence[Violation] = (), left_out: int = 0) -> dict[str, Any]:
+def error_body(status: int, detail: str, violations: Sequence[Violation] = ()) -> dict[str, Any]:
     """The one shape of every error answer, at most MAX_ERROR_BYTES whatever was sent.
 
-    `violations` past MAX_VIOLATIONS, and `left_out` found but not listed, are counted in "truncated".
+    `violations` past MAX_VIOLATIONS are counted in "truncated" rather than listed.
     """
     listed = [bounded(v).as_dict() for v in violations[:MAX_VIOLATIONS]]
-    truncated = max(0, len(violations) - MAX_VIOLATIONS) + left_out
+    truncated = max(0, len(violations) - MAX_VIOLATIONS)
 
     def body() -> dict[str, Any]:
         error = {
@@ -107,8 +107,8 @@ def error_body(status: int, detail: str, violations: Sequence[Violation] = (), l
     return body()
 
 
-def error_response(status: int, detail: str, violations: Sequence[Violation] = (), left_out: int = 0) -> JSONResponse:
-    return JSONResponse(error_body(status, detail, violations, left_out), status_code=status)
+def error_response(status: int, detail: str, violations: Sequence[Violation] = ()) -> JSONResponse:
+    return JSONResponse(error_body(status, detail, violations), status_code=status)
 
 
 V2_PREFIX = "/v2"

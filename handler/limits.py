@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from model.predictor import Predictor
-from model.schema import DISCLAIMER, INDEX, STATISTIC_NAMES
+from model.schema import BLOCKS, DISCLAIMER, INDEX, STATISTIC_NAMES
 
 MAX_ERROR_BYTES = 16 * 1024
 MAX_ANSWER_BYTES = 5 * 1024 * 1024  # Lambda refuses synchronous answers over 6 MB (6,291,456 bytes)
@@ -43,10 +43,8 @@ def _longest_floats(value: Any) -> Any:
 
 def _worst_rows(predictor: Predictor) -> np.ndarray:
     """Rows that raise every soft warning at once, their values at the longest `:g` rendering."""
-    big = 1.23457e100
-    row = np.full(len(INDEX), big)
-    for stat in STATISTIC_NAMES:  # each standard error above its mean
-        row[[i for name, i in INDEX.items() if name.endswith(f"_{stat}")]] = big * (1.00001 if stat == "se" else 1)
+    row = np.full(len(INDEX), 1.23457e100)
+    row[list(BLOCKS["se"])] *= 1.00001  # each standard error above its mean
     zeros = row.copy()  # concavity zero while concave points are not: three more warnings, three fewer ranges
     zeros[[INDEX[f"concavity_{stat}"] for stat in STATISTIC_NAMES]] = 0.0
     low = np.maximum(predictor.manifest.training_min * 0.12345, 1.23457e-300)

@@ -163,9 +163,6 @@ class Manifest:
     def training_max(self) -> FloatArray:
         return np.array([f.training_max for f in self.features])
 
-    def conformal_level(self, alpha: float) -> ConformalLevel | None:
-        return next((level for level in self.conformal.levels if level.alpha == alpha), None)
-
 
 class _Reader:
     """Typed access to one JSON object; every failure names the dotted path."""

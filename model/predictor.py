@@ -137,9 +137,6 @@ class Predictor:
     def probability(self, x: FloatArray) -> FloatArray:
         return sigmoid(self.log_odds(x))
 
-    def ood_distance(self, x: FloatArray) -> FloatArray:
-        return self._ood.assess(np.atleast_2d(x))[0]
-
     def explain(self, x: FloatArray) -> list[Explanation]:
         """Exact contributions of each raw row x (n, 30) to its calibrated log-odds."""
         z = self.standardise(x)
