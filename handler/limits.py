@@ -47,7 +47,7 @@ def _worst_rows(predictor: Predictor) -> np.ndarray:
     row[list(BLOCKS["se"])] *= 1.00001  # each standard error above its mean
     zeros = row.copy()  # concavity zero while concave points are not: three more warnings, three fewer ranges
     zeros[[INDEX[f"concavity_{stat}"] for stat in STATISTIC_NAMES]] = 0.0
-    low = np.maximum(predictor.manifest.training_min * 0.12345, 1.23457e-300)
+    low = np.maximum(predictor.training_min * 0.12345, 1.23457e-300)
     return np.stack([row, zeros, low])
 
 

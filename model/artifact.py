@@ -105,22 +105,27 @@ def json_bytes(document: Mapping[str, Any]) -> bytes:
     return (json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
 
 
-def model_version(npz: bytes, manifest: Mapping[str, Any]) -> str:
+def model_version(npz: bytes, document: Mapping[str, Any]) -> str:
     """Content hash of the arrays and the manifest (without its own version field)."""
-    body = {k: v for k, v in manifest.items() if k != "model_version"}
-    return sha256_bytes(npz + json_bytes(body))[:12]
+    return sha256_bytes(npz + json_bytes(manifest_io.version_body(document)))[:12]
 
 
-def write(directory: Path, manifest: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> str:
-    """Write `model.npz` and `manifest.json` into `directory`; return the model version."""
+def write_document(directory: Path, document: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """Write `model.npz` and `manifest.json` from a manifest's JSON form, sealed with this format version,
+    the arrays' checksum and the model version; return the sealed document."""
     npz = npz_bytes(arrays)
-    manifest = {**manifest, "format_version": FORMAT_VERSION}
-    manifest["files"] = {ARRAYS: sha256_bytes(npz)}
-    manifest["model_version"] = model_version(npz, manifest)
+    sealed = manifest_io.seal(
+        document, FORMAT_VERSION, {ARRAYS: sha256_bytes(npz)}, lambda body: model_version(npz, body)
+    )
     directory.mkdir(parents=True, exist_ok=True)
     (directory / ARRAYS).write_bytes(npz)
-    (directory / MANIFEST).write_bytes(json_bytes(manifest))
-    return str(manifest["model_version"])
+    (directory / MANIFEST).write_bytes(json_bytes(sealed))
+    return sealed
+
+
+def write(directory: Path, manifest: Manifest, arrays: Mapping[str, np.ndarray]) -> Manifest:
+    """Write the artifact; return its manifest as written, with format version, checksums and model version."""
+    return manifest_io.parse(write_document(directory, manifest_io.document(manifest), arrays))
 
 
 def _read(path: Path) -> bytes:
@@ -159,7 +164,7 @@ def _decode(path: Path) -> dict[str, Any]:
         raise ManifestError(f"{path} is not valid JSON: {err}; restore it or retrain") from err
     if not isinstance(document, dict):
         raise ManifestError(f"{path} must hold a JSON object, got {type(document).__name__}; restore it or retrain")
-    found = document.get("format_version")
+    found = manifest_io.format_version(document)
     if found != FORMAT_VERSION:
         raise FormatVersionError(
             f"artifact format version {found!r} in {path}, expected {FORMAT_VERSION}; "
@@ -175,18 +180,17 @@ def load(directory: str | Path) -> Artifact:
         raise ArtifactMissingError(f"model artifact {path} is a file; point MODEL_DIR at the directory holding it")
     document = _decode(path / MANIFEST)
     npz = _read(path / ARRAYS)
-    files = document.get("files")
-    expected_sha = files.get(ARRAYS) if isinstance(files, dict) else None
+    expected_sha = manifest_io.declared_sha256(document, ARRAYS)
     actual_sha = sha256_bytes(npz)
     if actual_sha != expected_sha:
         raise ChecksumError(
             f"{path / ARRAYS} has sha256 {actual_sha}, the manifest expects {expected_sha}; "
             "the file was changed or damaged: restore it or retrain"
         )
-    if document.get("model_version") != model_version(npz, document):
+    if manifest_io.declared_version(document) != model_version(npz, document):
         raise ChecksumError(
             f"{path / MANIFEST} was edited after training: its content no longer matches "
-            f"model version {document.get('model_version')!r}"
+            f"model version {manifest_io.declared_version(document)!r}"
         )
     manifest = manifest_io.parse(document)
     names = [f.name for f in manifest.features]

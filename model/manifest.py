@@ -1,20 +1,20 @@
-"""`manifest.json` as typed, frozen values: parsed once when an artifact loads, read by attribute after.
+"""`manifest.json` as typed, frozen values: the one definition of its shape, read and written here.
 
-Every field the code reads is checked here for presence and type, and a failure names its dotted
-path, what was expected and what was found.
+`parse` checks every field for presence and type, and a failure names its dotted path, what was
+expected and what was found; `document` writes the same values back as JSON-ready data, so that
+`parse(document(m)) == m`. Nothing else in the project names a manifest key. Standard library only:
+the pre-traffic hook, deployed without numpy, reads the golden examples through `release`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
-import numpy as np
-
-from model.arrays import FloatArray
 from model.errors import ManifestError
+
+JSON = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,9 @@ class Summary:
     mean: float
     std: float
     n: int
+
+    def to_json(self) -> JSON:
+        return {"mean": self.mean, "std": self.std, "n": self.n}
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class ModelSpec:
     estimator: str
     hyperparameters: Mapping[str, Any]
     calibration: Calibration
+    n_support_vectors: int | None = None  # RBF only
+    gamma: float | None = None  # RBF only
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,7 @@ class Conformal:
 class OutOfDistribution:
     method: str
     threshold: float
+    range_threshold: float
     threshold_rule: str
     cv: Mapping[str, Summary]  # false_flag_rate and detection rates, measured in the outer folds
 
@@ -137,7 +143,7 @@ class TrainingSpec:
 @dataclass(frozen=True)
 class Manifest:
     format_version: int
-    model_version: str
+    model_version: str  # content hash; empty until the artifact is written
     disclaimer: str
     features: tuple[FeatureSpec, ...]
     examples: Mapping[str, Example]
@@ -152,16 +158,16 @@ class Manifest:
     training: TrainingSpec
     libraries: Mapping[str, str]
     platform: Mapping[str, Any]  # the BLAS library and kernel training ran on
-    files: Mapping[str, str]  # file name -> sha256
-    document: Mapping[str, Any]  # the JSON as read, for the public model card
+    files: Mapping[str, str]  # file name -> sha256; empty until the artifact is written
 
-    @cached_property
-    def training_min(self) -> FloatArray:
-        return np.array([f.training_min for f in self.features])
 
-    @cached_property
-    def training_max(self) -> FloatArray:
-        return np.array([f.training_max for f in self.features])
+@dataclass(frozen=True)
+class Release:
+    """What a release check needs, read from a manifest or from the public card alike."""
+
+    model_version: str
+    examples: Mapping[str, Example]
+    golden: tuple[Golden, ...]
 
 
 class _Reader:
@@ -220,6 +226,9 @@ class _Reader:
     def numbers(self) -> dict[str, float]:
         return {key: self.number(key) for key in self.doc}
 
+    def texts(self) -> dict[str, str]:
+        return {key: self.text(key) for key in self.doc}
+
     def entries(self) -> list[tuple[str, _Reader]]:
         return [(key, self.obj(key)) for key in self.doc]
 
@@ -250,7 +259,14 @@ def _kind(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _feature(f: _Reader) -> FeatureSpec:
+def _flat(prefix: str, summaries: Mapping[str, Summary]) -> JSON:
+    return {f"{prefix}{key}": s.to_json() for key, s in summaries.items()}
+
+
+# Each section: (read from a _Reader, write to JSON). Both sides of one field sit next to each other.
+
+
+def _read_feature(f: _Reader) -> FeatureSpec:
     return FeatureSpec(
         name=f.text("name"),
         description=f.text("description"),
@@ -261,8 +277,48 @@ def _feature(f: _Reader) -> FeatureSpec:
     )
 
 
-def _model(model: _Reader) -> ModelSpec:
+def _write_feature(f: FeatureSpec) -> JSON:
+    return {
+        "name": f.name,
+        "description": f.description,
+        "unit": f.unit,
+        "aliases": list(f.aliases),
+        "training_min": f.training_min,
+        "training_max": f.training_max,
+    }
+
+
+def _read_examples(examples: _Reader) -> dict[str, Example]:
+    return {name: Example(id=e.text("id"), features=e.obj("features").numbers()) for name, e in examples.entries()}
+
+
+def _write_examples(examples: Mapping[str, Example]) -> JSON:
+    return {name: {"id": e.id, "features": dict(e.features)} for name, e in examples.items()}
+
+
+def _read_golden(g: _Reader) -> Golden:
+    return Golden(
+        example=g.text("example"),
+        operating_point=g.text("operating_point"),
+        label=g.text("label"),
+        probability_malignant=g.probability("probability_malignant"),
+        log_odds=g.number("log_odds"),
+    )
+
+
+def _write_golden(g: Golden) -> JSON:
+    return {
+        "example": g.example,
+        "operating_point": g.operating_point,
+        "label": g.label,
+        "probability_malignant": g.probability_malignant,
+        "log_odds": g.log_odds,
+    }
+
+
+def _read_model(model: _Reader) -> ModelSpec:
     calibration = model.obj("calibration")
+    rbf = model.text("kind") == "rbf"
     return ModelSpec(
         family=model.text("family"),
         title=model.text("title"),
@@ -274,10 +330,28 @@ def _model(model: _Reader) -> ModelSpec:
             slope=calibration.number("slope"),
             offset=calibration.number("offset"),
         ),
+        n_support_vectors=model.integer("n_support_vectors") if rbf else None,
+        gamma=model.number("gamma") if rbf else None,
     )
 
 
-def _operating_point(name: str, op: _Reader) -> OperatingPoint:
+def write_model(m: ModelSpec) -> JSON:
+    out: JSON = {
+        "family": m.family,
+        "title": m.title,
+        "kind": m.kind,
+        "estimator": m.estimator,
+        "hyperparameters": dict(m.hyperparameters),
+        "calibration": {"method": m.calibration.method, "slope": m.calibration.slope, "offset": m.calibration.offset},
+    }
+    if m.n_support_vectors is not None:
+        out["n_support_vectors"] = m.n_support_vectors
+    if m.gamma is not None:
+        out["gamma"] = m.gamma
+    return out
+
+
+def _read_operating_point(name: str, op: _Reader) -> OperatingPoint:
     return OperatingPoint(
         name=name,
         threshold=op.share("threshold"),
@@ -287,7 +361,16 @@ def _operating_point(name: str, op: _Reader) -> OperatingPoint:
     )
 
 
-def _conformal(conformal: _Reader) -> Conformal:
+def write_operating_point(op: OperatingPoint) -> JSON:
+    return {
+        "threshold": op.threshold,
+        "target": op.target,
+        "cv_sensitivity": op.cv_sensitivity.to_json(),
+        "cv_specificity": op.cv_specificity.to_json(),
+    }
+
+
+def _read_conformal(conformal: _Reader) -> Conformal:
     levels = tuple(
         ConformalLevel(
             alpha=level.share("alpha"),
@@ -300,16 +383,59 @@ def _conformal(conformal: _Reader) -> Conformal:
     return Conformal(method=conformal.text("method"), levels=levels)
 
 
-def _ood(ood: _Reader) -> OutOfDistribution:
+def write_conformal(c: Conformal) -> JSON:
+    levels = [
+        {
+            "alpha": lv.alpha,
+            "malignant_if_p_at_least": lv.malignant_if_p_at_least,
+            "benign_if_p_at_most": lv.benign_if_p_at_most,
+            **_flat("cv_", lv.cv),
+        }
+        for lv in c.levels
+    ]
+    return {"method": c.method, "levels": levels}
+
+
+def _read_ood(ood: _Reader) -> OutOfDistribution:
     return OutOfDistribution(
         method=ood.text("method"),
         threshold=ood.number("threshold"),
+        range_threshold=ood.number("range_threshold"),
         threshold_rule=ood.text("threshold_rule"),
         cv=ood.summaries("cv_"),
     )
 
 
-def _data(data: _Reader) -> DataSpec:
+def write_ood(o: OutOfDistribution) -> JSON:
+    return {
+        "method": o.method,
+        "threshold": o.threshold,
+        "range_threshold": o.range_threshold,
+        "threshold_rule": o.threshold_rule,
+        **_flat("cv_", o.cv),
+    }
+
+
+def _read_metrics(metrics: _Reader) -> MetricsSummary:
+    scores = {key: metrics.summary(key) for key in metrics.doc if key != "protocol"}
+    return MetricsSummary(protocol=metrics.text("protocol"), scores=scores)
+
+
+def _write_metrics(m: MetricsSummary) -> JSON:
+    return {"protocol": m.protocol, **_flat("", m.scores)}
+
+
+def _read_explanation(e: _Reader) -> ExplanationSpec:
+    return ExplanationSpec(
+        method=e.text("method"), background=e.text("background"), background_size=e.integer("background_size")
+    )
+
+
+def _write_explanation(e: ExplanationSpec) -> JSON:
+    return {"method": e.method, "background": e.background, "background_size": e.background_size}
+
+
+def _read_data(data: _Reader) -> DataSpec:
     return DataSpec(
         source=data.text("source"),
         n_rows=data.integer("n_rows"),
@@ -319,50 +445,126 @@ def _data(data: _Reader) -> DataSpec:
     )
 
 
+def write_data(d: DataSpec) -> JSON:
+    return {
+        "source": d.source,
+        "n_rows": d.n_rows,
+        "n_malignant": d.n_malignant,
+        "n_benign": d.n_benign,
+        "sha256": d.sha256,
+    }
+
+
+def _read_training(t: _Reader) -> TrainingSpec:
+    return TrainingSpec(profile=t.text("profile"), seed=t.integer("seed"), selection_rule=t.text("selection_rule"))
+
+
+def _write_training(t: TrainingSpec) -> JSON:
+    return {"profile": t.profile, "seed": t.seed, "selection_rule": t.selection_rule}
+
+
+# The sections GET /model publishes, in this order, each with the function that writes it.
+_CARD: tuple[tuple[str, Callable[[Manifest], Any]], ...] = (
+    ("model", lambda m: write_model(m.model)),
+    ("features", lambda m: [_write_feature(f) for f in m.features]),
+    ("operating_points", lambda m: {name: write_operating_point(op) for name, op in m.operating_points.items()}),
+    ("conformal", lambda m: write_conformal(m.conformal)),
+    ("out_of_distribution", lambda m: write_ood(m.out_of_distribution)),
+    ("metrics", lambda m: _write_metrics(m.metrics)),
+    ("explanation", lambda m: _write_explanation(m.explanation)),
+    ("data", lambda m: write_data(m.data)),
+    ("examples", lambda m: _write_examples(m.examples)),
+    ("golden", lambda m: [_write_golden(g) for g in m.golden]),
+)
+
+
 def parse(document: object) -> Manifest:
     """A Manifest from the decoded JSON of `manifest.json`; raises ManifestError naming the field."""
     top = _Reader(document, "")
-    metrics, explanation, training = top.obj("metrics"), top.obj("explanation"), top.obj("training")
     return Manifest(
         format_version=top.integer("format_version"),
         model_version=top.text("model_version"),
         disclaimer=top.text("disclaimer"),
-        features=tuple(_feature(f) for f in top.items("features")),
-        examples={
-            name: Example(id=e.text("id"), features=e.obj("features").numbers())
-            for name, e in top.obj("examples").entries()
-        },
-        golden=tuple(
-            Golden(
-                example=g.text("example"),
-                operating_point=g.text("operating_point"),
-                label=g.text("label"),
-                probability_malignant=g.probability("probability_malignant"),
-                log_odds=g.number("log_odds"),
-            )
-            for g in top.items("golden")
-        ),
-        model=_model(top.obj("model")),
-        operating_points={name: _operating_point(name, op) for name, op in top.obj("operating_points").entries()},
-        conformal=_conformal(top.obj("conformal")),
-        out_of_distribution=_ood(top.obj("out_of_distribution")),
-        metrics=MetricsSummary(
-            protocol=metrics.text("protocol"),
-            scores={key: metrics.summary(key) for key in metrics.doc if key != "protocol"},
-        ),
-        explanation=ExplanationSpec(
-            method=explanation.text("method"),
-            background=explanation.text("background"),
-            background_size=explanation.integer("background_size"),
-        ),
-        data=_data(top.obj("data")),
-        training=TrainingSpec(
-            profile=training.text("profile"),
-            seed=training.integer("seed"),
-            selection_rule=training.text("selection_rule"),
-        ),
-        libraries={key: str(value) for key, value in top.obj("libraries").doc.items()},
+        features=tuple(_read_feature(f) for f in top.items("features")),
+        examples=_read_examples(top.obj("examples")),
+        golden=tuple(_read_golden(g) for g in top.items("golden")),
+        model=_read_model(top.obj("model")),
+        operating_points={name: _read_operating_point(name, op) for name, op in top.obj("operating_points").entries()},
+        conformal=_read_conformal(top.obj("conformal")),
+        out_of_distribution=_read_ood(top.obj("out_of_distribution")),
+        metrics=_read_metrics(top.obj("metrics")),
+        explanation=_read_explanation(top.obj("explanation")),
+        data=_read_data(top.obj("data")),
+        training=_read_training(top.obj("training")),
+        libraries=top.obj("libraries").texts(),
         platform=top.obj("platform").doc,
-        files={key: str(value) for key, value in top.obj("files").doc.items()},
-        document=top.doc,
+        files=top.obj("files").texts(),
     )
+
+
+def document(m: Manifest) -> JSON:
+    """The JSON-ready form of `m`, as `manifest.json` holds it."""
+    return {
+        "format_version": m.format_version,
+        "model_version": m.model_version,
+        "disclaimer": m.disclaimer,
+        **{key: write(m) for key, write in _CARD},
+        "training": _write_training(m.training),
+        "libraries": dict(m.libraries),
+        "platform": dict(m.platform),
+        "files": dict(m.files),
+    }
+
+
+def _sorted(value: Any) -> Any:
+    """`value` with every object's keys in sorted order, as `manifest.json` stores them."""
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def card(m: Manifest) -> JSON:
+    """The public description of the model (GET /model): version, disclaimer and the card's sections."""
+    sections = {key: _sorted(write(m)) for key, write in _CARD}
+    return {"model_version": m.model_version, "disclaimer": m.disclaimer, **sections}
+
+
+def release(document: object) -> Release:
+    """The golden examples of a manifest or of the public card (both hold these fields)."""
+    top = _Reader(document, "")
+    return Release(
+        model_version=top.text("model_version"),
+        examples=_read_examples(top.obj("examples")),
+        golden=tuple(_read_golden(g) for g in top.items("golden")),
+    )
+
+
+def seal(
+    document: Mapping[str, Any], format_version: int, files: Mapping[str, str], version_of: Callable[[JSON], str]
+) -> JSON:
+    """`document` with its format version, its files' checksums and its model version (`version_of` the rest)."""
+    sealed = {**document, "format_version": format_version, "files": dict(files), "model_version": ""}
+    sealed["model_version"] = version_of(sealed)
+    return sealed
+
+
+def version_body(document: Mapping[str, Any]) -> JSON:
+    """The manifest's JSON without its own version: what the model version hashes, with the arrays."""
+    return {k: v for k, v in document.items() if k != "model_version"}
+
+
+def format_version(document: Mapping[str, Any]) -> object:
+    """The format version a decoded manifest declares (None if it declares none), read before parsing the rest."""
+    return document.get("format_version")
+
+
+def declared_sha256(document: Mapping[str, Any], name: str) -> object:
+    """The sha256 a decoded manifest declares for one of the artifact's files (None if none)."""
+    files = document.get("files")
+    return files.get(name) if isinstance(files, dict) else None
+
+
+def declared_version(document: Mapping[str, Any]) -> object:
+    return document.get("model_version")

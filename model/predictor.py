@@ -9,32 +9,20 @@ from typing import Any
 import numpy as np
 
 from model import artifact as artifact_io
+from model import manifest as manifest_io
 from model import margin, ood
 from model.arrays import FloatArray, sigmoid
 from model.errors import UnknownOptionError
 from model.explain import explainer_for, shapley
 from model.manifest import Manifest
 from model.rules import check_rows, soft_warnings
-from model.schema import DISCLAIMER, FEATURE_NAMES
+from model.schema import FEATURE_NAMES
 
 LABELS = ("benign", "malignant")
 TOP_FEATURES = 5
 # A million standard deviations: far past where any kernel factor is above exp(-700) or a linear
 # model's probability differs from 0 or 1, yet small enough that sums of squares cannot overflow.
 Z_LIMIT = 1e6
-# The manifest's sections that GET /model publishes, in this order.
-CARD_SECTIONS = (
-    "model",
-    "features",
-    "operating_points",
-    "conformal",
-    "out_of_distribution",
-    "metrics",
-    "explanation",
-    "data",
-    "examples",
-    "golden",
-)
 
 
 @dataclass(frozen=True)
@@ -116,6 +104,8 @@ class Predictor:
             for level in self.manifest.conformal.levels
         }
         self.base_value = self._slope * self.explainer.base_value + self._offset
+        self.training_min = np.array([f.training_min for f in self.manifest.features])
+        self.training_max = np.array([f.training_max for f in self.manifest.features])
 
     @classmethod
     def load(cls, directory: str | Path) -> Predictor:
@@ -193,7 +183,7 @@ class Predictor:
         p = sigmoid(log_odds)
         distance, flagged, reasons = self._ood.assess(x)
         explanations: list[Explanation | None] = list(self._explain(x, z, margins)) if explain else [None] * len(x)
-        warnings = soft_warnings(x, self.manifest.training_min, self.manifest.training_max, reasons)
+        warnings = soft_warnings(x, self.training_min, self.training_max, reasons)
         ood_threshold = self._ood.threshold
         result = []
         rows = zip(log_odds, p, distance, flagged, explanations, warnings, strict=True)
@@ -224,9 +214,4 @@ class Predictor:
 
     def card(self) -> dict[str, Any]:
         """The public description of the model: schema, metrics summary, operating points."""
-        document = self.manifest.document
-        return {
-            "model_version": self.version,
-            "disclaimer": DISCLAIMER,
-            **{key: document[key] for key in CARD_SECTIONS},
-        }
+        return manifest_io.card(self.manifest)

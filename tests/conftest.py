@@ -40,6 +40,15 @@ def artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def linear_artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The quick profile shipping the linear SVM, the family the default profile usually chooses."""
+    out = tmp_path_factory.mktemp("artifact-linear") / "model"
+    command = ["--profile", "quick", "--seed", "0", "--jobs", "1", "--family", "svm_linear", "--out", str(out)]
+    assert cli.main(command) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
 def predictor(artifact_dir: Path) -> Predictor:
     return Predictor.load(artifact_dir)
 

@@ -17,7 +17,10 @@ import pytest
 import threadpoolctl
 
 from infra.local import ROOT
+from dataclasses import fields
+
 from model import artifact
+from model import manifest as manifest_io
 from model.errors import (
     ArtifactMissingError,
     ChecksumError,
@@ -107,7 +110,7 @@ def _rewrite(copy: Path, change: dict[str, np.ndarray], drop: str | None = None)
     with np.load(copy / "model.npz", allow_pickle=False) as archive:
         arrays = {k: archive[k] for k in archive.files if k != drop}
     arrays.update(change)
-    artifact.write(copy, manifest, arrays)
+    artifact.write_document(copy, manifest, arrays)
 
 
 def test_shape_mismatch(copy: Path) -> None:
@@ -140,7 +143,7 @@ def _rewrite_manifest(copy: Path, change: Callable[[dict[str, Any]], object]) ->
     change(manifest)
     with np.load(copy / "model.npz", allow_pickle=False) as archive:
         arrays = {k: archive[k] for k in archive.files}
-    artifact.write(copy, manifest, arrays)
+    artifact.write_document(copy, manifest, arrays)
 
 
 def test_manifest_field_of_the_wrong_type_is_named(copy: Path) -> None:
@@ -178,24 +181,31 @@ def test_non_finite_array(copy: Path) -> None:
         artifact.load(copy)
 
 
-def test_typed_manifest_reads_what_training_wrote(artifact_dir: Path) -> None:
-    # GIVEN the artifact as loaded, and its manifest as raw JSON
-    loaded = artifact.load(artifact_dir).manifest
-    raw = json.loads((artifact_dir / "manifest.json").read_text())
-    # THEN every typed field equals the JSON it came from
-    assert [f.name for f in loaded.features] == [f["name"] for f in raw["features"]]
-    np.testing.assert_array_equal(loaded.training_min, [f["training_min"] for f in raw["features"]])
-    np.testing.assert_array_equal(loaded.training_max, [f["training_max"] for f in raw["features"]])
-    assert {n: op.threshold for n, op in loaded.operating_points.items()} == {
-        n: op["threshold"] for n, op in raw["operating_points"].items()
-    }
-    assert [lv.alpha for lv in loaded.conformal.levels] == [lv["alpha"] for lv in raw["conformal"]["levels"]]
-    assert (
-        loaded.out_of_distribution.cv["false_flag_rate"].mean
-        == raw["out_of_distribution"]["cv_false_flag_rate"]["mean"]
-    )
-    assert loaded.examples["malignant"].features == raw["examples"]["malignant"]["features"]
-    assert loaded.metrics.scores["brier"].n == raw["metrics"]["brier"]["n"]
+@pytest.mark.parametrize("profile", ["quick", "linear"])
+def test_manifest_round_trips_through_its_one_definition(
+    artifact_dir: Path, linear_artifact_dir: Path, profile: str
+) -> None:
+    # GIVEN a manifest as training wrote it (RBF and linear models), parsed into its typed form
+    directory = artifact_dir if profile == "quick" else linear_artifact_dir
+    raw = json.loads((directory / "manifest.json").read_text())
+    parsed = manifest_io.parse(raw)
+    # THEN writing it gives back the same JSON, field for field, and parsing that again the same values
+    written = manifest_io.document(parsed)
+    assert written == raw
+    assert manifest_io.parse(json.loads(json.dumps(written))) == parsed
+    # AND the bytes are those training wrote
+    assert artifact.json_bytes(written) == (directory / "manifest.json").read_bytes()
+    # AND every field of the typed form was written (none is silently dropped)
+    assert set(written) == {f.name for f in fields(parsed)}
+
+
+def test_the_card_is_the_manifest_without_its_internals(artifact_dir: Path) -> None:
+    parsed = artifact.load(artifact_dir).manifest
+    card = manifest_io.card(parsed)
+    written = manifest_io.document(parsed)
+    assert {k: v for k, v in card.items()} == {k: written[k] for k in card}
+    assert not {"files", "platform", "libraries", "training", "format_version"} & set(card)
+    assert manifest_io.release(card) == manifest_io.release(written)
 
 
 def test_manifest_records_the_blas_kernel(artifact_dir: Path) -> None:

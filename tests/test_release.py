@@ -28,7 +28,7 @@ def _broken(artifact_dir: Path, target: Path) -> Path:
     with np.load(target / "model.npz", allow_pickle=False) as archive:
         arrays = {k: archive[k] for k in archive.files}
     arrays["intercept"] = arrays["intercept"] + 3.0
-    artifact.write(target, _manifest(target), arrays)
+    artifact.write_document(target, _manifest(target), arrays)
     return target
 
 

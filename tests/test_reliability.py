@@ -45,7 +45,7 @@ def _heavier(artifact_dir: Path, target: Path, factor: int) -> Path:
     jitter = np.random.default_rng(0).normal(scale=0.01, size=(factor, *arrays["background"].shape))
     arrays["background"] = (arrays["background"][None] + jitter).reshape(-1, arrays["background"].shape[1])
     arrays["background_weights"] = np.tile(arrays["background_weights"], factor) / factor
-    artifact.write(target, manifest, arrays)
+    artifact.write_document(target, manifest, arrays)
     return target
 
 

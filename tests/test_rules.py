@@ -18,7 +18,7 @@ def test_soft_warnings_name_the_value_and_the_rule(predictor: Predictor, benign_
     swapped = benign_row.copy()
     swapped[INDEX["radius_se"]] = benign_row[INDEX["radius_mean"]] * 2
     rows = np.stack([benign_row, high, lonely, swapped])
-    low, top = predictor.manifest.training_min, predictor.manifest.training_max
+    low, top = predictor.training_min, predictor.training_max
     # WHEN warnings are computed for the batch
     clean, too_big, zero, se = soft_warnings(rows, low, top)
     # THEN each row gets exactly its own, in plain words

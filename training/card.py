@@ -39,8 +39,8 @@ Repository.
 """
 
 
-def _details(d: Inputs) -> str:
-    m = d.manifest
+def _details(run: Inputs) -> str:
+    m = run.manifest
     hyperparameters = json.dumps(dict(m.model.hyperparameters), sort_keys=True)
     return (
         "## Model details\n"
@@ -48,14 +48,14 @@ def _details(d: Inputs) -> str:
         f"{m.model.calibration.method} scaling (`CalibratedClassifierCV`, ensemble=False).\n"
         f"- Version {m.model_version}: a content hash of the arrays and the manifest. "
         f"Format version {m.format_version}.\n"
-        f"- Selected by {d.metrics['selection']['rule']}; protocol {d.metrics['protocol']}, seed {d.metrics['seed']}.\n"
+        f"- Selected by {run.metrics.selection_rule}; protocol {run.metrics.protocol}, seed {run.metrics.seed}.\n"
         f"- Served by numpy alone (scikit-learn {m.libraries['scikit-learn']} trained it); every prediction can carry "
         "exact\n  Shapley values of the calibrated log-odds."
     )
 
 
-def _metrics(d: Inputs) -> str:
-    m, s = d.manifest, d.manifest.metrics.scores
+def _metrics(run: Inputs) -> str:
+    m, s = run.manifest, run.manifest.metrics.scores
     ops = "\n".join(
         f"| {name} | {op.threshold:.4f} | {op.target} | {op.cv_sensitivity.mean:.4f} +/- "
         f"{op.cv_sensitivity.std:.4f} | {op.cv_specificity.mean:.4f} +/- {op.cv_specificity.std:.4f} |"
@@ -92,13 +92,13 @@ report's per-feature table.
 sha256 of the feature matrix and labels {m.data.sha256}."""
 
 
-def _analyses(d: Inputs) -> str:
+def _analyses(run: Inputs) -> str:
     families = "\n".join(
-        f"| {f['title']} | {f['summary']['accuracy']['mean']:.4f} +/- {f['summary']['accuracy']['std']:.4f} | "
-        f"{f['summary']['auc']['mean']:.4f} | {f['summary']['brier']['mean']:.4f} |"
-        for f in d.metrics["families"].values()
+        f"| {f.title} | {f.summary['accuracy'].mean:.4f} +/- {f.summary['accuracy'].std:.4f} | "
+        f"{f.summary['auc'].mean:.4f} | {f.summary['brier'].mean:.4f} |"
+        for f in run.metrics.families.values()
     )
-    robust = "\n".join(f"| {a} | {b} | {c} | {e} |" for a, b, c, e in robustness_rows(d))
+    robust = "\n".join(f"| {a} | {b} | {c} | {e} |" for a, b, c, e in robustness_rows(run))
     return f"""## Quantitative analyses
 | family | accuracy | AUC | Brier |
 |---|---|---|---|
@@ -110,12 +110,12 @@ Robustness of the shipped family (balanced operating point, alpha 0.05):
 |---|---|---|---|
 {robust}
 
-{clinical_comparison(d)}
+{clinical_comparison(run)}
 
 The figures are in `report/report.html`."""
 
 
-def render_card(d: Inputs) -> str:
-    title = f"# Model card: WDBC breast-tumour classifier, model {d.manifest.model_version}\n\n> **{DISCLAIMER}**"
-    sections = (title, _details(d), INTENDED_USE, _metrics(d), EVALUATION_DATA, _analyses(d), CLOSING)
+def render_card(run: Inputs) -> str:
+    title = f"# Model card: WDBC breast-tumour classifier, model {run.manifest.model_version}\n\n> **{DISCLAIMER}**"
+    sections = (title, _details(run), INTENDED_USE, _metrics(run), EVALUATION_DATA, _analyses(run), CLOSING)
     return "\n\n".join(sections)

@@ -8,13 +8,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from model.errors import CsvError
 from model.schema import DISCLAIMER
 from training import data, fit
 from training.families import FAMILIES, PROFILES
-from training.fit import METRIC_NAMES
+from training.results import METRIC_NAMES, FamilyResult
 from training.write import UsageError, check_out, write_artifact
 
 log = logging.getLogger("training")
@@ -66,13 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def format_table(families: dict[str, Any], chosen: str) -> str:
+def format_table(families: dict[str, FamilyResult], chosen: str) -> str:
     head = f"{'family':<28}" + "".join(f"{m:>17}" for m in METRIC_NAMES)
     lines = [head, "-" * len(head)]
     for name, fam in families.items():
-        cells = "".join(f"{fam['summary'][m]['mean']:>9.4f} +/- {fam['summary'][m]['std']:.3f}" for m in METRIC_NAMES)
-        mark = " *" if name == chosen else ("" if fam["deployable"] else " (ref)")
-        lines.append(f"{fam['title'] + mark:<28}{cells}")
+        cells = "".join(f"{fam.summary[m].mean:>9.4f} +/- {fam.summary[m].std:.3f}" for m in METRIC_NAMES)
+        mark = " *" if name == chosen else ("" if fam.deployable else " (ref)")
+        lines.append(f"{fam.title + mark:<28}{cells}")
     return "\n".join(lines)
 
 

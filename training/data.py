@@ -11,6 +11,7 @@ import numpy as np
 from model.arrays import FloatArray, IntArray
 from model.csvio import MAX_SHOWN, read_csv
 from model.errors import CsvError
+from model.manifest import DataSpec
 from model.schema import FEATURE_NAMES, canonical_name
 
 MIN_ROWS_PER_CLASS = 10
@@ -30,14 +31,10 @@ class Dataset:
         digest.update(np.ascontiguousarray(self.y, dtype=np.int64).tobytes())
         return digest.hexdigest()
 
-    def describe(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "n_rows": len(self.y),
-            "n_malignant": int(self.y.sum()),
-            "n_benign": int(len(self.y) - self.y.sum()),
-            "sha256": self.fingerprint,
-        }
+    def spec(self) -> DataSpec:
+        """What the manifest records of the data."""
+        n_malignant = int(self.y.sum())
+        return DataSpec(self.source, len(self.y), n_malignant, len(self.y) - n_malignant, self.fingerprint)
 
 
 def embedded() -> Dataset:

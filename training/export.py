@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.cluster import KMeans
 
 from model.arrays import FloatArray
+from model.manifest import Calibration
 
 
 def calibration_map(calibrated: CalibratedClassifierCV) -> tuple[float, float]:
@@ -23,8 +24,19 @@ def calibration_map(calibrated: CalibratedClassifierCV) -> tuple[float, float]:
     raise ValueError(f"calibration method {calibrated.method!r} is not exportable")
 
 
-def model_arrays(calibrated: CalibratedClassifierCV) -> tuple[dict[str, FloatArray], dict[str, Any]]:
-    """(arrays, description) of the margin model inside a CalibratedClassifierCV(ensemble=False)."""
+@dataclass(frozen=True)
+class Exported:
+    """What the arrays hold: the margin model's kind and estimator, and the calibration map."""
+
+    kind: str
+    estimator: str
+    calibration: Calibration
+    n_support_vectors: int | None = None  # RBF only
+    gamma: float | None = None  # RBF only
+
+
+def model_arrays(calibrated: CalibratedClassifierCV) -> tuple[dict[str, FloatArray], Exported]:
+    """(arrays, what they hold) of the margin model inside a CalibratedClassifierCV(ensemble=False)."""
     if len(calibrated.calibrated_classifiers_) != 1:
         raise ValueError("only CalibratedClassifierCV(ensemble=False) exports to one margin model")
     pipeline = calibrated.calibrated_classifiers_[0].estimator
@@ -35,25 +47,16 @@ def model_arrays(calibrated: CalibratedClassifierCV) -> tuple[dict[str, FloatArr
         "scaler_scale": np.asarray(scaler.scale_, dtype=np.float64),
         "calibration": np.array([slope, offset]),
     }
+    calibration = Calibration(method=calibrated.method, slope=slope, offset=offset)
+    arrays["intercept"] = np.asarray(float(clf.intercept_[0]))
     if hasattr(clf, "support_vectors_"):
-        kind = "rbf"
         arrays["support_vectors"] = np.asarray(clf.support_vectors_, dtype=np.float64)
         arrays["dual_coef"] = np.asarray(clf.dual_coef_[0], dtype=np.float64)
-        arrays["intercept"] = np.asarray(float(clf.intercept_[0]))
         arrays["gamma"] = np.asarray(float(clf._gamma))
-        extra: dict[str, Any] = {"n_support_vectors": len(clf.support_vectors_), "gamma": float(clf._gamma)}
-    else:
-        kind = "linear"
-        arrays["coef"] = np.asarray(clf.coef_[0], dtype=np.float64)
-        arrays["intercept"] = np.asarray(float(clf.intercept_[0]))
-        extra = {}
-    description = {
-        "kind": kind,
-        "estimator": type(clf).__name__,
-        "calibration": {"method": calibrated.method, "slope": slope, "offset": offset},
-        **extra,
-    }
-    return arrays, description
+        rbf = Exported("rbf", type(clf).__name__, calibration, len(clf.support_vectors_), float(clf._gamma))
+        return arrays, rbf
+    arrays["coef"] = np.asarray(clf.coef_[0], dtype=np.float64)
+    return arrays, Exported("linear", type(clf).__name__, calibration)
 
 
 def background(z: FloatArray, size: int, seed: int) -> tuple[FloatArray, FloatArray]:

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
 from model.arrays import FloatArray
 from model.drift import decile_edges
-from training import data, export, metrics, ood, protocol
+from model.manifest import Summary
+from training import data, export, ood, protocol
 from training.families import BY_NAME, FAMILIES, Family, Profile
+from training.results import (
+    METRIC_NAMES,
+    FamilyResult,
+    OodFigures,
+    Policy,
+    SplitResult,
+    SplitScores,
+    summary,
+)
 
 log = logging.getLogger("training")
-METRIC_NAMES = ("accuracy", "auc", "sensitivity", "specificity", "brier", "log_loss", "ece")
 SELECTION_RULE = "the deployable family with the lowest mean nested-CV Brier score"
 
 
@@ -25,8 +34,8 @@ class TrainingResult:
     dataset: data.Dataset
     profile: Profile
     seed: int
-    splits: list[protocol.SplitResult]
-    families: dict[str, dict[str, Any]]  # per-family CV summaries, as metrics.json holds them
+    splits: list[SplitResult]
+    families: dict[str, FamilyResult]
     chosen: Family
     selection_rule: str
     final: protocol.Fitted
@@ -34,48 +43,56 @@ class TrainingResult:
     thresholds: dict[str, float]
     conformal: dict[float, tuple[float, float]]
     arrays: dict[str, FloatArray]  # the numpy artifact's arrays
-    description: dict[str, Any]  # the exported margin model: kind, estimator, calibration
-    ood_cv: dict[str, dict[str, Any]]
+    exported: export.Exported  # the margin model: kind, estimator, calibration
+    ood_cv: OodFigures[Summary]
 
 
-def summarise(splits: list[protocol.SplitResult], family: Family) -> dict[str, Any]:
+def _over(values: list[Any]) -> Any:
+    """Records of numbers (one per split) -> the same record of Summaries over the splits."""
+    first = values[0]
+    return type(first)(**{f.name: summary([getattr(v, f.name) for v in values]) for f in fields(first)})
+
+
+def _policy(policies: list[Policy[float]]) -> Policy[Summary]:
+    first = policies[0]
+    return Policy(
+        operating_points={n: _over([p.operating_points[n] for p in policies]) for n in first.operating_points},
+        conformal={a: _over([p.conformal[a] for p in policies]) for a in first.conformal},
+        robustness={c: _over([p.robustness[c] for p in policies]) for c in first.robustness},
+    )
+
+
+def summarise(splits: list[SplitResult], family: Family) -> FamilyResult:
     """One family's figures over the outer folds: per split, and mean and spread of each."""
-    out: dict[str, Any] = {
-        "title": family.title,
-        "deployable": family.deployable,
-        "summary": {m: metrics.summary([s.scores[family.name][m] for s in splits]) for m in METRIC_NAMES},
-        "per_split": [{"repeat": s.repeat, "fold": s.fold, **s.scores[family.name]} for s in splits],
-        "params": [s.params[family.name] for s in splits],
-    }
-    if family.deployable:
-        points = splits[0].operating_points[family.name]
-        out["operating_points"] = {
-            name: {
-                k: metrics.summary([s.operating_points[family.name][name][k] for s in splits])
-                for k in ("threshold", "sensitivity", "specificity")
-            }
-            for name in points
-        }
-        out["conformal"] = {
-            alpha: {
-                k: metrics.summary([s.conformal[family.name][alpha][k] for s in splits])
-                for k in ("coverage_malignant", "coverage_benign", "indeterminate")
-            }
-            for alpha in splits[0].conformal[family.name]
-        }
-        out["robustness"] = {
-            case: {k: metrics.summary([s.robustness[family.name][case][k] for s in splits]) for k in values}
-            for case, values in splits[0].robustness[family.name].items()
-        }
-    return out
+    mine = [s.families[family.name] for s in splits]
+    policies = [f.policy for f in mine if f.policy is not None]
+    return FamilyResult(
+        title=family.title,
+        deployable=family.deployable,
+        summary={m: summary([f.scores[m] for f in mine]) for m in METRIC_NAMES},
+        per_split=[SplitScores(s.repeat, s.fold, f.scores) for s, f in zip(splits, mine, strict=True)],
+        params=[f.params for f in mine],
+        policy=_policy(policies) if family.deployable else None,
+    )
 
 
-def choose(families: dict[str, dict[str, Any]], asked: str | None) -> tuple[Family, str]:
+def ood_summary(splits: list[SplitResult]) -> OodFigures[Summary]:
+    first = splits[0].ood
+    return OodFigures(
+        overall={k: summary([s.ood.overall[k] for s in splits]) for k in first.overall},
+        per_feature={
+            name: {d: summary([s.ood.per_feature[name][d] for s in splits]) for d in directions}
+            for name, directions in first.per_feature.items()
+        },
+    )
+
+
+def choose(families: dict[str, FamilyResult], asked: str | None) -> tuple[Family, str]:
     """The family to ship and the rule that chose it."""
     if asked is not None:
         return BY_NAME[asked], f"asked for on the command line (--family {asked})"
     deployable = [f for f in FAMILIES if f.deployable]
-    return min(deployable, key=lambda f: families[f.name]["summary"]["brier"]["mean"]), SELECTION_RULE
+    return min(deployable, key=lambda f: families[f.name].summary["brier"].mean), SELECTION_RULE
 
 
 def train(dataset: data.Dataset, profile: Profile, seed: int, jobs: int, family: str | None) -> TrainingResult:
@@ -90,12 +107,11 @@ def train(dataset: data.Dataset, profile: Profile, seed: int, jobs: int, family:
     if final.oof_probability is None:
         raise ValueError(f"{chosen.name} is not deployable: it has no out-of-fold probabilities")
     thresholds, conformal = protocol.policy(y, final.oof_probability)
-    arrays, description = export.model_arrays(final.estimator)
+    arrays, exported = export.model_arrays(final.estimator)
     z = (x - arrays["scaler_mean"]) / arrays["scaler_scale"]
     arrays["background"], arrays["background_weights"] = export.background(z, profile.background_size, seed)
     arrays.update(ood.fit_with_threshold(x, y, seed))
     arrays["drift_edges"], arrays["drift_expected"] = decile_edges(x)
-    ood_cv = {f"cv_{k}": metrics.summary([s.ood[k] for s in splits]) for k in splits[0].ood}
     return TrainingResult(
         dataset=dataset,
         profile=profile,
@@ -109,8 +125,8 @@ def train(dataset: data.Dataset, profile: Profile, seed: int, jobs: int, family:
         thresholds=thresholds,
         conformal=conformal,
         arrays=arrays,
-        description=description,
-        ood_cv=ood_cv,
+        exported=exported,
+        ood_cv=ood_summary(splits),
     )
 
 
@@ -120,6 +136,6 @@ def pooled_oof(result: TrainingResult) -> dict[str, FloatArray]:
     arrays: dict[str, FloatArray] = {"fold": np.zeros((repeats, n))}
     for s in result.splits:
         arrays["fold"][s.repeat, s.test_index] = s.fold
-        for name, p in s.probability.items():
-            arrays.setdefault(f"p_{name}", np.zeros((repeats, n)))[s.repeat, s.test_index] = p
+        for name, family in s.families.items():
+            arrays.setdefault(f"p_{name}", np.zeros((repeats, n)))[s.repeat, s.test_index] = family.probability
     return arrays

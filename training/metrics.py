@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from model.arrays import FloatArray, IntArray
+from training.results import ConformalOutcome
 
 SCREENING_SENSITIVITY = 0.99
 ALPHAS = (0.01, 0.05)
@@ -98,17 +98,12 @@ def conformal_thresholds(y: IntArray, p: FloatArray, alpha: float) -> tuple[floa
     return 1.0 - q_malignant, q_benign
 
 
-def conformal_outcome(y: IntArray, p: FloatArray, thresholds: tuple[float, float]) -> dict[str, float]:
+def conformal_outcome(y: IntArray, p: FloatArray, thresholds: tuple[float, float]) -> ConformalOutcome[float]:
     malignant_from, benign_to = thresholds
     has_m, has_b = p >= malignant_from, p <= benign_to
     covered = np.where(y == 1, has_m, has_b)
-    return {
-        "coverage_malignant": float(covered[y == 1].mean()),
-        "coverage_benign": float(covered[y == 0].mean()),
-        "indeterminate": float(np.mean(has_m == has_b)),
-    }
-
-
-def summary(values: list[float]) -> dict[str, Any]:
-    arr = np.asarray(values, dtype=np.float64)
-    return {"mean": float(arr.mean()), "std": float(arr.std(ddof=1)) if len(arr) > 1 else 0.0, "n": len(arr)}
+    return ConformalOutcome(
+        coverage_malignant=float(covered[y == 1].mean()),
+        coverage_benign=float(covered[y == 0].mean()),
+        indeterminate=float(np.mean(has_m == has_b)),
+    )

@@ -15,6 +15,7 @@ from sklearn.model_selection import StratifiedKFold
 from model.arrays import BoolArray, FloatArray, IntArray
 from model.ood import OodCheck, distance, range_excess, standardised
 from model.schema import FEATURE_NAMES
+from training.results import OOD_DIRECTIONS, OodFigures
 
 FLOOR_QUANTILE = 0.001  # of each feature's positive values: zeros of concavity stay finite in log space
 QUANTILE = 0.993  # of held-out Mahalanobis distances
@@ -81,23 +82,25 @@ def two_columns_swapped(x: FloatArray, seed: int) -> FloatArray:
     return out
 
 
-def evaluate(x_train: FloatArray, y_train: IntArray, x_test: FloatArray, seed: int) -> dict[str, float]:
+def evaluate(x_train: FloatArray, y_train: IntArray, x_test: FloatArray, seed: int) -> OodFigures[float]:
     """False-flag rate on genuine held-out rows; detection of slips by 10 either way, swaps, and per feature."""
     check = OodCheck.from_arrays(fit_with_threshold(x_train, y_train, seed))
 
     def flagged(rows: FloatArray) -> BoolArray:
         return check.assess(rows)[1]
 
-    figures = {
+    overall = {
         "false_flag_rate": float(np.mean(flagged(x_test))),
         "detection_rate_one_feature_times_10": float(np.mean(flagged(one_feature_off(x_test, seed, FACTOR)))),
         "detection_rate_one_feature_over_10": float(np.mean(flagged(one_feature_off(x_test, seed, 1 / FACTOR)))),
         "detection_rate_two_columns_swapped": float(np.mean(flagged(two_columns_swapped(x_test, seed)))),
     }
+    per_feature: dict[str, dict[str, float]] = {}
     for j, name in enumerate(FEATURE_NAMES):
         nonzero = x_test[:, j] > 0
-        for label, factor in (("times_10", FACTOR), ("over_10", 1 / FACTOR)):
+        per_feature[name] = {}
+        for direction, factor in zip(OOD_DIRECTIONS, (FACTOR, 1 / FACTOR), strict=True):
             rows = x_test[nonzero].copy()
             rows[:, j] *= factor
-            figures[f"feature_{name}_{label}"] = float(np.mean(flagged(rows))) if len(rows) else float("nan")
-    return figures
+            per_feature[name][direction] = float(np.mean(flagged(rows))) if len(rows) else float("nan")
+    return OodFigures(overall=overall, per_feature=per_feature)

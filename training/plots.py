@@ -32,21 +32,20 @@ def png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def plot_comparison(d: Inputs) -> Figure:
+def plot_comparison(run: Inputs) -> Figure:
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    names = list(d.metrics["families"])
-    titles = [d.metrics["families"][n]["title"] for n in names]
+    families = run.metrics.families
+    names = list(families)
+    titles = [families[n].title for n in names]
     for ax, metric, label in zip(
         axes,
         ("auc", "brier", "sensitivity"),
         ("AUC", "Brier score (lower is better)", "sensitivity at p >= 0.5"),
         strict=True,
     ):
-        means = [d.metrics["families"][n]["summary"][metric]["mean"] for n in names]
-        stds = [d.metrics["families"][n]["summary"][metric]["std"] for n in names]
-        colours = [
-            MALIGNANT if n == d.chosen else (BENIGN if d.metrics["families"][n]["deployable"] else GREY) for n in names
-        ]
+        means = [families[n].summary[metric].mean for n in names]
+        stds = [families[n].summary[metric].std for n in names]
+        colours = [MALIGNANT if n == run.chosen else (BENIGN if families[n].deployable else GREY) for n in names]
         ax.barh(titles, means, xerr=stds, color=colours, capsize=3)
         ax.set_xlabel(label)
         lo = min(m - s for m, s in zip(means, stds, strict=True))
@@ -62,29 +61,27 @@ def plot_comparison(d: Inputs) -> Figure:
     return fig
 
 
-def _cv_points(d: Inputs) -> dict[str, tuple[float, float]]:
-    return {
-        name: (1 - op["specificity"]["mean"], op["sensitivity"]["mean"])
-        for name, op in d.family["operating_points"].items()
-    }
+def _cv_points(run: Inputs) -> dict[str, tuple[float, float]]:
+    points = run.family.policy.operating_points if run.family.policy else {}
+    return {name: (1 - op.specificity.mean, op.sensitivity.mean) for name, op in points.items()}
 
 
-def plot_roc_pr(d: Inputs) -> Figure:
+def plot_roc_pr(run: Inputs) -> Figure:
     fig, (roc, pr) = plt.subplots(1, 2, figsize=(10, 4.2))
-    fpr, tpr, _ = roc_curve(d.y, d.p_outer)
-    roc.plot(fpr, tpr, color=BENIGN, label=f"outer folds, AUC {d.family['summary']['auc']['mean']:.4f}")
+    fpr, tpr, _ = roc_curve(run.y, run.p_outer)
+    roc.plot(fpr, tpr, color=BENIGN, label=f"outer folds, AUC {run.family.summary['auc'].mean:.4f}")
     roc.plot([0, 1], [0, 1], color=GREY, linestyle=":")
-    for (name, (x, y)), marker in zip(_cv_points(d).items(), ("o", "s"), strict=False):
+    for (name, (x, y)), marker in zip(_cv_points(run).items(), ("o", "s"), strict=False):
         roc.plot(x, y, marker=marker, color=MALIGNANT, linestyle="none", label=f"{name} (CV sens {y:.3f})")
     roc.set(xlabel="false positive rate (1 - specificity)", ylabel="true positive rate (sensitivity)", title="ROC")
     roc.legend(loc="lower right", fontsize=8)
-    precision, recall, _ = precision_recall_curve(d.y, d.p_outer)
+    precision, recall, _ = precision_recall_curve(run.y, run.p_outer)
     pr.plot(recall, precision, color=BENIGN)
-    pr.axhline(d.y.mean(), color=GREY, linestyle=":", label=f"prevalence {d.y.mean():.3f}")
-    for name, threshold in ((n, op.threshold) for n, op in d.manifest.operating_points.items()):
-        predicted = d.p_outer >= threshold
-        rec = predicted[d.y == 1].mean()
-        prec = (d.y[predicted] == 1).mean() if predicted.any() else 1.0
+    pr.axhline(run.y.mean(), color=GREY, linestyle=":", label=f"prevalence {run.y.mean():.3f}")
+    for name, threshold in ((n, op.threshold) for n, op in run.manifest.operating_points.items()):
+        predicted = run.p_outer >= threshold
+        rec = predicted[run.y == 1].mean()
+        prec = (run.y[predicted] == 1).mean() if predicted.any() else 1.0
         pr.plot(rec, prec, marker="o", color=MALIGNANT, linestyle="none")
         pr.annotate(name, (rec, prec), textcoords="offset points", xytext=(-60, -12), fontsize=8)
     pr.set(xlabel="recall (sensitivity)", ylabel="precision", title="Precision-recall", ylim=(0.5, 1.02))
@@ -92,16 +89,16 @@ def plot_roc_pr(d: Inputs) -> Figure:
     return fig
 
 
-def plot_calibration(d: Inputs) -> Figure:
+def plot_calibration(run: Inputs) -> Figure:
     fig, (curve, hist) = plt.subplots(2, 1, figsize=(5.5, 6), height_ratios=(3, 1), sharex=True)
-    bins = metrics.calibration_bins(d.y, d.p_outer)
+    bins = metrics.calibration_bins(run.y, run.p_outer)
     xs, ys = [b.mean_probability for b in bins], [b.observed for b in bins]
     curve.plot([0, 1], [0, 1], color=GREY, linestyle=":", label="perfect calibration")
-    curve.plot(xs, ys, marker="o", color=BENIGN, label=f"outer folds (ECE {d.family['summary']['ece']['mean']:.3f})")
+    curve.plot(xs, ys, marker="o", color=BENIGN, label=f"outer folds (ECE {run.family.summary['ece'].mean:.3f})")
     curve.set(ylabel="observed share malignant", title="Calibration of P(malignant)")
     curve.legend(fontsize=8)
     hist.hist(
-        [d.p_outer[d.y == 0], d.p_outer[d.y == 1]],
+        [run.p_outer[run.y == 0], run.p_outer[run.y == 1]],
         bins=20,
         range=(0, 1),
         stacked=True,
@@ -113,12 +110,12 @@ def plot_calibration(d: Inputs) -> Figure:
     return fig
 
 
-def plot_confusion(d: Inputs) -> Figure:
-    points = d.manifest.operating_points
+def plot_confusion(run: Inputs) -> Figure:
+    points = run.manifest.operating_points
     fig, axes = plt.subplots(1, len(points), figsize=(4.2 * len(points), 3.8))
     for ax, (name, op) in zip(np.atleast_1d(axes), points.items(), strict=True):
-        predicted = (d.p_outer >= op.threshold).astype(int)
-        matrix = np.array([[np.sum((d.y == t) & (predicted == p)) for p in (0, 1)] for t in (0, 1)])
+        predicted = (run.p_outer >= op.threshold).astype(int)
+        matrix = np.array([[np.sum((run.y == t) & (predicted == p)) for p in (0, 1)] for t in (0, 1)])
         ax.imshow(matrix, cmap="Blues")
         for (t, p), count in np.ndenumerate(matrix):
             ax.text(p, t, str(count), ha="center", va="center", color="black" if count < matrix.max() / 2 else "white")
@@ -135,13 +132,13 @@ def plot_confusion(d: Inputs) -> Figure:
     return fig
 
 
-def plot_thresholds(d: Inputs) -> Figure:
+def plot_thresholds(run: Inputs) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 4))
     grid = np.linspace(0, 1, 201)
-    sens, spec = zip(*(metrics.rates(d.y, d.p_outer, float(t)) for t in grid), strict=True)
+    sens, spec = zip(*(metrics.rates(run.y, run.p_outer, float(t)) for t in grid), strict=True)
     ax.plot(grid, sens, color=MALIGNANT, label="sensitivity")
     ax.plot(grid, spec, color=BENIGN, label="specificity")
-    for name, op in d.manifest.operating_points.items():
+    for name, op in run.manifest.operating_points.items():
         ax.axvline(op.threshold, color=GREY, linestyle="--")
         ax.annotate(name, (op.threshold, 0.5), rotation=90, textcoords="offset points", xytext=(4, 0), fontsize=8)
     ax.set(xlabel="threshold on P(malignant)", ylabel="rate", ylim=(0.5, 1.01), title="Threshold trade-off")
@@ -160,14 +157,14 @@ def conformal_curve(y: IntArray, p: FloatArray) -> dict[str, list[float]]:
             bounds = metrics.conformal_thresholds(y[fit], p[fit], alpha)
             outcome = metrics.conformal_outcome(y[held], p[held], bounds)
             for key in totals:
-                totals[key] += outcome[key] / FOLDS
+                totals[key] += getattr(outcome, key) / FOLDS
         for key, value in totals.items():
             out[key].append(value)
     return out
 
 
-def plot_conformal(d: Inputs) -> Figure:
-    curve = conformal_curve(d.y, d.oof["final_oof_probability"])
+def plot_conformal(run: Inputs) -> Figure:
+    curve = conformal_curve(run.y, run.oof["final_oof_probability"])
     fig, (cov, ind) = plt.subplots(1, 2, figsize=(10, 3.8))
     cov.plot(ALPHA_GRID, curve["coverage_malignant"], marker="o", color=MALIGNANT, label="malignant")
     cov.plot(ALPHA_GRID, curve["coverage_benign"], marker="s", color=BENIGN, label="benign")
@@ -179,18 +176,18 @@ def plot_conformal(d: Inputs) -> Figure:
     return fig
 
 
-def plot_importance(d: Inputs) -> Figure:
-    top = d.order[:15]
+def plot_importance(run: Inputs) -> Figure:
+    top = run.order[:15]
     fig, ax = plt.subplots(figsize=(7, 5))
-    ax.barh([FEATURE_NAMES[j] for j in top], d.importance[top], color=BENIGN)
+    ax.barh([FEATURE_NAMES[j] for j in top], run.importance[top], color=BENIGN)
     ax.invert_yaxis()
     ax.set(xlabel="mean |contribution| over the 569 rows (log-odds)", title="Global importance (exact Shapley values)")
     return fig
 
 
-def plot_beeswarm(d: Inputs) -> Figure:
-    top = d.order[:12]
-    contributions, x = d.explanations["contributions"], d.explanations["x"]
+def plot_beeswarm(run: Inputs) -> Figure:
+    top = run.order[:12]
+    contributions, x = run.explanations["contributions"], run.explanations["x"]
     rng = np.random.default_rng(0)
     fig, ax = plt.subplots(figsize=(8, 5.5))
     for row, j in enumerate(top):
@@ -206,14 +203,14 @@ def plot_beeswarm(d: Inputs) -> Figure:
     return fig
 
 
-def plot_distributions(d: Inputs) -> Figure:
-    top = d.order[:6]
-    x = d.explanations["x"]
+def plot_distributions(run: Inputs) -> Figure:
+    top = run.order[:6]
+    x = run.explanations["x"]
     fig, axes = plt.subplots(2, 3, figsize=(11, 6))
     for ax, j in zip(axes.ravel(), top, strict=True):
         bins = np.linspace(x[:, j].min(), x[:, j].max(), 30)
-        ax.hist(x[d.y == 0, j], bins=bins, alpha=0.6, color=BENIGN, label="benign")
-        ax.hist(x[d.y == 1, j], bins=bins, alpha=0.6, color=MALIGNANT, label="malignant")
+        ax.hist(x[run.y == 0, j], bins=bins, alpha=0.6, color=BENIGN, label="benign")
+        ax.hist(x[run.y == 1, j], bins=bins, alpha=0.6, color=MALIGNANT, label="malignant")
         unit = FEATURES[j].unit
         ax.set(xlabel=f"{FEATURE_NAMES[j]} ({unit})", ylabel="rows")
     axes[0, 0].legend(fontsize=8)

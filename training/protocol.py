@@ -30,6 +30,7 @@ from model.arrays import FloatArray, IntArray
 from model.schema import BLOCKS
 from training import metrics, ood
 from training.families import Family, Profile
+from training.results import FamilyOnSplit, PointOutcome, Policy, RobustOutcome, SplitResult
 
 log = logging.getLogger("training")
 
@@ -44,20 +45,6 @@ class Fitted:
 
     def probability(self, x: FloatArray) -> FloatArray:
         return np.asarray(self.estimator.predict_proba(x)[:, 1])
-
-
-@dataclass(frozen=True)
-class SplitResult:
-    repeat: int
-    fold: int
-    test_index: NDArray[np.intp]
-    probability: dict[str, FloatArray]
-    params: dict[str, dict[str, Any]]
-    scores: dict[str, dict[str, float]]
-    operating_points: dict[str, dict[str, dict[str, float]]]
-    conformal: dict[str, dict[str, dict[str, float]]]
-    ood: dict[str, float]
-    robustness: dict[str, dict[str, dict[str, float]]]
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
@@ -122,17 +109,17 @@ def perturbations(x_train: FloatArray, x_test: FloatArray, seed: int) -> dict[st
 
 def robustness(
     fitted: Fitted, y: IntArray, cases: dict[str, FloatArray], threshold: float, bounds: tuple[float, float]
-) -> dict[str, dict[str, float]]:
+) -> dict[str, RobustOutcome[float]]:
     """Accuracy and sensitivity at `threshold` and the indeterminate share, for each perturbed copy."""
     out = {}
     for name, x in cases.items():
         p = fitted.probability(x)
         sens, _ = metrics.rates(y, p, threshold)
-        out[name] = {
-            "accuracy": float(np.mean((p >= threshold) == (y == 1))),
-            "sensitivity": sens,
-            "indeterminate": metrics.conformal_outcome(y, p, bounds)["indeterminate"],
-        }
+        out[name] = RobustOutcome(
+            accuracy=float(np.mean((p >= threshold) == (y == 1))),
+            sensitivity=sens,
+            indeterminate=metrics.conformal_outcome(y, p, bounds).indeterminate,
+        )
     return out
 
 
@@ -155,43 +142,40 @@ class OuterSplit:
     test: NDArray[np.intp]
 
 
+def judge(
+    fitted: Fitted, y_train: IntArray, y_test: IntArray, p: FloatArray, cases: dict[str, FloatArray]
+) -> Policy[float]:
+    """A deployable family's policy, chosen on its out-of-fold probabilities, judged on the test rows (p)."""
+    if fitted.oof_probability is None:
+        raise ValueError("only a deployable family has a policy to judge")
+    thresholds, sets = policy(y_train, fitted.oof_probability)
+    points = {}
+    for name, t in thresholds.items():
+        sens, spec = metrics.rates(y_test, p, t)
+        points[name] = PointOutcome(threshold=t, sensitivity=sens, specificity=spec)
+    return Policy(
+        operating_points=points,
+        conformal={alpha: metrics.conformal_outcome(y_test, p, bounds) for alpha, bounds in sets.items()},
+        robustness=robustness(fitted, y_test, cases, thresholds["balanced"], sets[0.05]),
+    )
+
+
 def run_split(study: Study, split: OuterSplit) -> SplitResult:
     """Tune and fit every family on the split's training rows; judge each on its test rows."""
-    families, x, y, profile = study.families, study.x, study.y, study.profile
-    repeat, fold, train, test = split.repeat, split.fold, split.train, split.test
-    split_seed = study.seed + 1000 * repeat + fold
-    probability, params, scores = {}, {}, {}
-    operating: dict[str, dict[str, dict[str, float]]] = {}
-    conformal: dict[str, dict[str, dict[str, float]]] = {}
-    robust: dict[str, dict[str, dict[str, float]]] = {}
+    x, y, train, test = study.x, study.y, split.train, split.test
+    split_seed = study.seed + 1000 * split.repeat + split.fold
     cases = {"clean": x[test], **perturbations(x[train], x[test], split_seed)}
-    for family in families:
-        fitted = fit_family(family, x[train], y[train], profile, split_seed)
+    families = {}
+    for family in study.families:
+        fitted = fit_family(family, x[train], y[train], study.profile, split_seed)
         p = fitted.probability(x[test])
-        probability[family.name], params[family.name] = p, fitted.params
-        scores[family.name] = metrics.scores(y[test], p)
-        if fitted.oof_probability is not None:
-            thresholds, sets = policy(y[train], fitted.oof_probability)
-            operating[family.name] = {}
-            for name, t in thresholds.items():
-                sens, spec = metrics.rates(y[test], p, t)
-                operating[family.name][name] = {"threshold": t, "sensitivity": sens, "specificity": spec}
-            conformal[family.name] = {
-                str(alpha): metrics.conformal_outcome(y[test], p, bounds) for alpha, bounds in sets.items()
-            }
-            robust[family.name] = robustness(fitted, y[test], cases, thresholds["balanced"], sets[0.05])
-    return SplitResult(
-        repeat,
-        fold,
-        test,
-        probability,
-        params,
-        scores,
-        operating,
-        conformal,
-        ood.evaluate(x[train], y[train], x[test], split_seed),
-        robust,
-    )
+        families[family.name] = FamilyOnSplit(
+            probability=p,
+            params=fitted.params,
+            scores=metrics.scores(y[test], p),
+            policy=judge(fitted, y[train], y[test], p, cases) if fitted.oof_probability is not None else None,
+        )
+    return SplitResult(split.repeat, split.fold, test, families, ood.evaluate(x[train], y[train], x[test], split_seed))
 
 
 def nested_cv(study: Study, jobs: int) -> list[SplitResult]:

@@ -25,21 +25,24 @@ from training.report_inputs import Inputs, clinical_comparison, ood_feature_rows
 log = logging.getLogger("training.report")
 
 
-def render_html(d: Inputs, images: dict[str, bytes]) -> str:
-    s = d.family["summary"]
+def render_html(run: Inputs, images: dict[str, bytes]) -> str:
+    s = run.family.summary
     table = "".join(
-        f"<tr><td>{html.escape(f['title'])}{' (shipped)' if n == d.chosen else ''}</td>"
+        f"<tr><td>{html.escape(f.title)}{' (shipped)' if n == run.chosen else ''}</td>"
         + "".join(
-            f"<td>{f['summary'][m]['mean']:.4f} &plusmn; {f['summary'][m]['std']:.4f}</td>"
+            f"<td>{f.summary[m].mean:.4f} &plusmn; {f.summary[m].std:.4f}</td>"
             for m in ("accuracy", "auc", "sensitivity", "specificity", "brier", "ece")
         )
         + "</tr>"
-        for n, f in d.metrics["families"].items()
+        for n, f in run.metrics.families.items()
     )
     ood_rows = "".join(
-        f"<tr><td>{a}</td><td>{b}</td><td>{c}</td><td>{html.escape(e)}</td></tr>" for a, b, c, e in ood_feature_rows(d)
+        f"<tr><td>{a}</td><td>{b}</td><td>{c}</td><td>{html.escape(e)}</td></tr>"
+        for a, b, c, e in ood_feature_rows(run)
     )
-    robust = "".join(f"<tr><td>{a}</td><td>{b}</td><td>{c}</td><td>{e}</td></tr>" for a, b, c, e in robustness_rows(d))
+    robust = "".join(
+        f"<tr><td>{a}</td><td>{b}</td><td>{c}</td><td>{e}</td></tr>" for a, b, c, e in robustness_rows(run)
+    )
     figures = "".join(
         f'<figure><img alt="{plot.name}" src="data:image/png;base64,{base64.b64encode(images[plot.name]).decode()}">'
         f"<figcaption>{html.escape(plot.caption)}</figcaption></figure>"
@@ -52,12 +55,12 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #bbb;padding:4px 8px;te
 td:first-child{{text-align:left}}.warn{{background:#fff3cd;border:1px solid #E69F00;padding:1em}}
 img{{max-width:100%}}figure{{margin:2em 0}}</style></head><body>
 <p class="warn"><strong>{html.escape(DISCLAIMER)}</strong></p>
-<h1>Evaluation report, model {html.escape(d.manifest.model_version)}</h1>
-<p>Shipped: {html.escape(d.family["title"])} ({html.escape(d.metrics["selection"]["rule"])}).
-Protocol: {html.escape(d.metrics["protocol"])}, seed {d.metrics["seed"]}.
-Data: {html.escape(d.metrics["data"]["source"])}.
-Nested-CV accuracy {s["accuracy"]["mean"]:.4f} &plusmn; {s["accuracy"]["std"]:.4f}, AUC {s["auc"]["mean"]:.4f},
-Brier {s["brier"]["mean"]:.4f}, ECE {s["ece"]["mean"]:.4f}.</p>
+<h1>Evaluation report, model {html.escape(run.manifest.model_version)}</h1>
+<p>Shipped: {html.escape(run.family.title)} ({html.escape(run.metrics.selection_rule)}).
+Protocol: {html.escape(run.metrics.protocol)}, seed {run.metrics.seed}.
+Data: {html.escape(run.metrics.data.source)}.
+Nested-CV accuracy {s["accuracy"].mean:.4f} &plusmn; {s["accuracy"].std:.4f}, AUC {s["auc"].mean:.4f},
+Brier {s["brier"].mean:.4f}, ECE {s["ece"].mean:.4f}.</p>
 <h2>Model comparison</h2><table><tr><th>family</th><th>accuracy</th><th>AUC</th><th>sensitivity</th>
 <th>specificity</th><th>Brier</th><th>ECE</th></tr>{table}</table>
 {figures}
@@ -67,22 +70,22 @@ block (replaced by training medians).</p>
 <table><tr><th>case</th><th>accuracy</th><th>sensitivity</th><th>indeterminate</th></tr>{robust}</table>
 <h2>Out of distribution, feature by feature</h2><p>Share of held-out rows (outer folds) flagged when one
 feature alone is multiplied or divided by 10, as a unit or typing slip would; overall: false flags
-{pct(d.manifest.out_of_distribution.cv["false_flag_rate"].mean)}, any one feature times 10
-{pct(d.manifest.out_of_distribution.cv["detection_rate_one_feature_times_10"].mean)}, divided by 10
-{pct(d.manifest.out_of_distribution.cv["detection_rate_one_feature_over_10"].mean)}, two columns swapped
-{pct(d.manifest.out_of_distribution.cv["detection_rate_two_columns_swapped"].mean)}.</p>
+{pct(run.manifest.out_of_distribution.cv["false_flag_rate"].mean)}, any one feature times 10
+{pct(run.manifest.out_of_distribution.cv["detection_rate_one_feature_times_10"].mean)}, divided by 10
+{pct(run.manifest.out_of_distribution.cv["detection_rate_one_feature_over_10"].mean)}, two columns swapped
+{pct(run.manifest.out_of_distribution.cv["detection_rate_two_columns_swapped"].mean)}.</p>
 <table><tr><th>feature</th><th>times 10</th><th>divided by 10</th><th>why a slip can go unseen</th></tr>
 {ood_rows}</table>
-<h2>Importance and clinical knowledge</h2><p>{html.escape(clinical_comparison(d))}</p>
+<h2>Importance and clinical knowledge</h2><p>{html.escape(clinical_comparison(run))}</p>
 </body></html>
 """
 
 
 def write(directory: Path) -> dict[str, Path]:
     """Draw every plot, write report/*.png, report/report.html and MODEL_CARD.md; return their paths."""
-    d = Inputs(directory)
+    run = Inputs(directory)
     with plt.rc_context({"font.size": 9, "svg.hashsalt": "wdbc"}):
-        images = {plot.name: png(plot.draw(d)) for plot in PLOTS}
+        images = {plot.name: png(plot.draw(run)) for plot in PLOTS}
     out = directory / "report"
     out.mkdir(exist_ok=True)
     paths = {}
@@ -90,9 +93,9 @@ def write(directory: Path) -> dict[str, Path]:
         paths[name] = out / f"{name}.png"
         paths[name].write_bytes(data)
     paths["html"] = out / "report.html"
-    paths["html"].write_text(render_html(d, images))
+    paths["html"].write_text(render_html(run, images))
     paths["card"] = directory / "MODEL_CARD.md"
-    paths["card"].write_text(render_card(d))
+    paths["card"].write_text(render_card(run))
     return paths
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from model import artifact
 from model.manifest import Manifest
 from model.schema import FEATURE_NAMES
+from training.results import FamilyResult, Metrics, read_metrics
 
 CLINICAL = ("concave_points", "concavity", "texture_worst")
 
@@ -20,16 +20,16 @@ class Inputs:
 
     def __init__(self, directory: Path) -> None:
         self.dir = directory
-        self.metrics: dict[str, Any] = json.loads((directory / "metrics.json").read_text())
         self.manifest: Manifest = artifact.load(directory).manifest
+        self.metrics: Metrics = read_metrics(json.loads((directory / "metrics.json").read_text()), self.manifest)
         with np.load(directory / "oof.npz", allow_pickle=False) as oof:
             self.oof = {k: oof[k] for k in oof.files}
         with np.load(directory / "explanations.npz", allow_pickle=False) as ex:
             self.explanations = {k: ex[k] for k in ex.files}
-        self.chosen: str = self.metrics["selection"]["chosen"]
+        self.chosen: str = self.metrics.chosen
         self.y = self.oof["y"].astype(int)
         self.p_outer = self.oof[f"p_{self.chosen}"][0]  # outer-fold test probabilities, first repeat
-        self.family = self.metrics["families"][self.chosen]
+        self.family: FamilyResult = self.metrics.shipped
         contributions = self.explanations["contributions"]
         self.importance = np.abs(contributions).mean(axis=0)
         self.order = np.argsort(-self.importance, kind="stable")
@@ -39,8 +39,8 @@ def pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
-def clinical_comparison(d: Inputs) -> str:
-    top = [FEATURE_NAMES[j] for j in d.order[:8]]
+def clinical_comparison(run: Inputs) -> str:
+    top = [FEATURE_NAMES[j] for j in run.order[:8]]
     found = [name for name in top if any(name.startswith(c) or name == c for c in CLINICAL)]
     shape = [n for n in top if n.split("_")[0] in ("radius", "perimeter", "area")]
     return (
@@ -54,26 +54,27 @@ def clinical_comparison(d: Inputs) -> str:
     )
 
 
-def robustness_rows(d: Inputs) -> list[tuple[str, str, str, str]]:
+def robustness_rows(run: Inputs) -> list[tuple[str, str, str, str]]:
     rows = []
-    for case, values in d.family.get("robustness", {}).items():
+    robustness = run.family.policy.robustness if run.family.policy else {}
+    for case, values in robustness.items():
         rows.append(
             (
                 case.replace("_", " "),
-                f"{values['accuracy']['mean']:.4f} +/- {values['accuracy']['std']:.4f}",
-                f"{values['sensitivity']['mean']:.4f} +/- {values['sensitivity']['std']:.4f}",
-                pct(values["indeterminate"]["mean"]),
+                f"{values.accuracy.mean:.4f} +/- {values.accuracy.std:.4f}",
+                f"{values.sensitivity.mean:.4f} +/- {values.sensitivity.std:.4f}",
+                pct(values.indeterminate.mean),
             )
         )
     return rows
 
 
-def ood_feature_rows(d: Inputs) -> list[tuple[str, str, str, str]]:
+def ood_feature_rows(run: Inputs) -> list[tuple[str, str, str, str]]:
     """(feature, caught when times 10, caught when divided by 10, why a slip goes unseen) per feature."""
-    x = d.explanations["x"]
+    x = run.explanations["x"]
     rows = []
     for j, name in enumerate(FEATURE_NAMES):
-        caught = d.metrics["ood_per_feature"][name]
+        caught = run.metrics.ood_per_feature[name]
         values = x[:, j][x[:, j] > 0]
         span = float(values.max() / values.min())
         reasons = []

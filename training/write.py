@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import joblib
 import numpy as np
 
 from model import artifact
+from model.manifest import Example, Golden
 from model.predictor import Predictor
 from model.schema import FEATURE_NAMES
 from training import report
 from training.fit import TrainingResult, pooled_oof
-from training.manifest import manifest_document, metrics_document
+from training.manifest import build_manifest, build_metrics
+from training.results import metrics_document
 
 PARITY_TOLERANCE = 1e-9
 
@@ -34,29 +37,27 @@ def check_out(out: Path) -> None:
         raise UsageError(f"--out {out} exists and is not a model artifact directory; choose another path")
 
 
-def golden(predictor: Predictor, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+def golden(predictor: Predictor, examples: Mapping[str, Example]) -> tuple[Golden, ...]:
     """What the numpy model answers for each example: a release must reproduce it (labels, probabilities)."""
-    names = sorted(manifest["examples"])
-    x = np.array([[manifest["examples"][n]["features"][f] for f in FEATURE_NAMES] for n in names])
-    return [
-        {
-            "example": name,
-            "operating_point": "balanced",
-            "label": p.label,
-            "probability_malignant": p.probability_malignant,
-            "log_odds": p.log_odds,
-        }
+    names = sorted(examples)
+    x = np.array([[examples[n].features[f] for f in FEATURE_NAMES] for n in names])
+    return tuple(
+        Golden(
+            example=name,
+            operating_point="balanced",
+            label=p.label,
+            probability_malignant=p.probability_malignant,
+            log_odds=p.log_odds,
+        )
         for name, p in zip(names, predictor.predict(x), strict=True)
-    ]
+    )
 
 
 def _write_files(result: TrainingResult, directory: Path) -> str:
     """Every file of the artifact into `directory`; returns the model version."""
-    manifest = manifest_document(result)
-    manifest["golden"] = []
-    artifact.write(directory, manifest, result.arrays)
-    manifest["golden"] = golden(Predictor.load(directory), manifest)
-    artifact.write(directory, manifest, result.arrays)
+    manifest = artifact.write(directory, build_manifest(result), result.arrays)
+    manifest = replace(manifest, golden=golden(Predictor.load(directory), manifest.examples))
+    manifest = artifact.write(directory, manifest, result.arrays)
     predictor = Predictor.load(directory)
     x, y = result.dataset.x, result.dataset.y.astype(np.float64)
     p_numpy = predictor.probability(x)
@@ -83,7 +84,7 @@ def _write_files(result: TrainingResult, directory: Path) -> str:
     for name, arrays in stored.items():
         (directory / name).write_bytes(artifact.npz_bytes(arrays))
     (directory / "metrics.json").write_bytes(
-        artifact.json_bytes(metrics_document(result, manifest, predictor.version, gap))
+        artifact.json_bytes(metrics_document(build_metrics(result, manifest, gap)))
     )
     joblib.dump(result.final.estimator, directory / "pipeline.joblib")
     report.write(directory)
