@@ -9,6 +9,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,6 @@ import pytest
 import threadpoolctl
 
 from infra.local import ROOT
-from dataclasses import fields
-
 from model import artifact
 from model import manifest as manifest_io
 from model.errors import (
