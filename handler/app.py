@@ -1,4 +1,5 @@
-"""The FastAPI app: wiring only. Routes live in `handler.routes`, errors in `handler.errors`, the maths in `model`."""
+"""The FastAPI app: wiring only. Routes live in `handler.routes` and `handler.v2`, error mapping in
+`handler.exceptions`, the maths in `model`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-from handler import errors, routes, v2
+from handler import exceptions, routes, v2
+from handler.deps import AppState
 from handler.limits import LARGEST_BATCH, MAX_ANSWER_BYTES, largest_batch, largest_record_answer
 from handler.middleware import BodyGuard, JsonHeaders
 from handler.openapi import ClassifierAPI
@@ -63,8 +65,8 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
         redoc_url=None,
     )
     window = DriftWindow(predictor.artifact.arrays, settings.drift_window, max(1, settings.drift_window // 10))
-    app.state.served = routes.Served(settings, predictor, Page(predictor), predictor.card(), window)
-    errors.install(app)
+    app.state.app_state = AppState(settings, predictor, Page(predictor), predictor.card(), window)
+    exceptions.install(app)
     app.include_router(routes.router)
     app.include_router(v2.router)
     json_routes = [

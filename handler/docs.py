@@ -11,6 +11,7 @@ import html
 from functools import cache
 from importlib import resources
 
+from handler.headers import page_headers
 from model.schema import DISCLAIMER
 
 # name -> (package, path inside it, media type); nothing else is served from /docs/assets/.
@@ -24,12 +25,7 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-PAGE_HEADERS = {
-    "content-security-policy": CSP,
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "cache-control": "no-cache",
-}
+PAGE_HEADERS = page_headers(CSP)
 ASSET_HEADERS = {"x-content-type-options": "nosniff", "cache-control": "public, max-age=86400"}
 
 

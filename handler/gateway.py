@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+from collections.abc import Mapping
 from typing import Any
 
 from mangum.handlers import APIGateway, HTTPGateway
 from mangum.types import Scope
 
-from handler.errors import error_body, shorten_text
+from handler.errors import proxy_error, shorten_text
 from handler.limits import MAX_ECHO_CHARS
 
-JSON_HEADERS = {
-    "content-type": "application/json",
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-}
 EXPECTED = "this function answers API Gateway (REST v1 or HTTP API v2) events"
 
 
@@ -129,5 +124,10 @@ def event_problem(event: Any) -> str | None:
 def bad_event(problem: str, event: Any) -> dict[str, Any]:
     """The 400 proxy response for an event the function cannot read."""
     keys = [shorten_text(str(k), MAX_ECHO_CHARS) for k in sorted(event)[:10]] if isinstance(event, dict) else []
-    detail = f"{EXPECTED}: {problem}; the event had keys {keys}. Call it through the API's URL."
-    return {"statusCode": 400, "headers": dict(JSON_HEADERS), "body": json.dumps(error_body(400, detail))}
+    return proxy_error(400, f"{EXPECTED}: {problem}; the event had keys {keys}. Call it through the API's URL.")
+
+
+def route_path(scope: Mapping[str, Any]) -> str:
+    """The path below the stage prefix (ASGI root_path), as the router matches it."""
+    path, root = str(scope["path"]), str(scope.get("root_path", ""))
+    return path[len(root) :] or "/" if root and path.startswith(root) else path

@@ -7,7 +7,6 @@ CRITICAL JSON line naming the problem, rather than leaving a half-working functi
 
 from __future__ import annotations
 
-import json
 from typing import Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -16,8 +15,8 @@ from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
 from handler.app import create_app
-from handler.errors import error_body
-from handler.gateway import JSON_HEADERS, StagedAPIGateway, StagedHTTPGateway, bad_event, event_problem
+from handler.errors import proxy_error
+from handler.gateway import StagedAPIGateway, StagedHTTPGateway, bad_event, event_problem
 from handler.observability import flush, logger
 from handler.settings import SettingsError, get_settings
 from model.errors import ArtifactError
@@ -62,5 +61,6 @@ def _answer(event: Any, context: LambdaContext) -> dict[str, Any]:
         return asgi(event, cast(MangumContext, context))
     except Exception as err:  # the app answers its own errors; what escapes is an event Mangum could not read
         logger.warning("event could not be read", extra={"error_type": type(err).__name__})
-        detail = "the event could not be read as an API Gateway request; call the function through the API's URL"
-        return {"statusCode": 400, "headers": dict(JSON_HEADERS), "body": json.dumps(error_body(400, detail))}
+        return proxy_error(
+            400, "the event could not be read as an API Gateway request; call the function through the API's URL"
+        )

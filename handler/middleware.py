@@ -7,9 +7,13 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from handler.errors import error_for, is_v2, route_path, shorten_text
+from handler.errors import shorten_text
+from handler.exceptions import error_for
+from handler.gateway import route_path
+from handler.headers import JSON_HEADERS
 from handler.limits import MAX_ECHO_CHARS
 from handler.observability import record_validation_error
+from handler.v2 import is_v2
 
 
 class BodyGuard:
@@ -78,7 +82,7 @@ class BodyGuard:
 class JsonHeaders:
     """Every JSON answer, errors included, is not to be cached or sniffed as another type."""
 
-    HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
+    HEADERS = tuple((k.encode(), v.encode()) for k, v in JSON_HEADERS.items() if k != "content-type")
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

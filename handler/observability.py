@@ -9,16 +9,12 @@ broke.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import numpy as np
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from handler.settings import DEFAULT_NAMESPACE, DEFAULT_SERVICE, SettingsError, get_settings
-from model.arrays import FloatArray
 from model.drift import DriftWindow, Results, WindowReport
-from model.predictor import Prediction
+from model.predictor import Predictions
 
 
 def _logging_settings() -> tuple[str, str, str]:
@@ -35,16 +31,12 @@ logger = Logger(service=_service, level=_level)
 metrics = Metrics(namespace=_namespace, service=_service)
 
 
-def record_served(x: FloatArray, predictions: Sequence[Prediction], milliseconds: float, window: DriftWindow) -> None:
+def record_predictions(predictions: Predictions, milliseconds: float, window: DriftWindow) -> None:
     """Latency, labels, flags and drift into the window, written only when it is full."""
     logger.debug("predictions served", extra={"count": len(predictions), "latency_ms": round(milliseconds, 3)})
-    results = Results(
-        np.array([p.probability_malignant for p in predictions]),
-        np.array([p.label == "malignant" for p in predictions]),
-        np.array([p.indeterminate for p in predictions]),
-        np.array([p.out_of_distribution for p in predictions]),
-    )
-    report = window.add(x, results, milliseconds)
+    p = predictions
+    results = Results(p.probability, p.malignant, p.indeterminate, p.out_of_distribution)
+    report = window.add(p.x, results, milliseconds)
     if report is not None:
         write_window(report)
 

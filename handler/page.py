@@ -13,6 +13,7 @@ import json
 from importlib import resources
 from typing import Any
 
+from handler.headers import page_headers
 from model.predictor import Predictor
 from model.schema import ALIASES, DISCLAIMER, FEATURES, STATISTIC_NAMES, WORST_OF_MEAN, Feature
 
@@ -94,12 +95,7 @@ mean radius, concave points_mean), or 30 values per row in schema order (32 with
             f"default-src 'none'; script-src {_hash(self._script)}; style-src {_hash(self._style)}; "
             "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
         )
-        self.headers = {
-            "content-security-policy": self.csp,
-            "x-content-type-options": "nosniff",
-            "referrer-policy": "no-referrer",
-            "cache-control": "no-cache",
-        }
+        self.headers = page_headers(self.csp)
 
     def render(self, root_path: str) -> str:
         """The page for a request under `root_path` (the API Gateway stage prefix, or empty)."""

@@ -9,7 +9,6 @@ explanation. Errors answer `{"error": "..."}` as the protocol says, bounded like
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import Annotated, Any
@@ -19,14 +18,14 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from handler.errors import V2Error, shorten, shorten_text, v2_error
-from handler.limits import MAX_ECHO_CHARS, MAX_MESSAGE_CHARS
-from handler.observability import record_served, record_validation_error
-from handler.routes import Served, ServedDep, StrictJSONRoute, no_duplicate_keys
+from handler.deps import AppState, Asked, StateDep, StrictJSONRoute, no_duplicate_keys, predictions_for
+from handler.errors import shorten, shorten_text
+from handler.limits import MAX_DETAIL_CHARS, MAX_ECHO_CHARS, MAX_MESSAGE_CHARS
 from model.errors import InputError, UnknownOptionError
-from model.predictor import LABELS, Prediction
+from model.predictor import LABELS, Predictions
 from model.schema import DISCLAIMER, FEATURE_NAMES, N_FEATURES
 
+V2_PREFIX = "/v2"
 SERVER_NAME = "wdbc-classifier"
 NUMERIC = frozenset({"FP64", "FP32", "FP16", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"})
 NUMBER_TYPES = frozenset({int, float})
@@ -44,6 +43,24 @@ OUTPUTS: dict[str, tuple[str, tuple[int, ...], str]] = {
     "shap_base_value": ("FP64", (), "base value: base + sum(shap_values) = log-odds"),
 }
 EXTENSIONS = tuple(name for name in OUTPUTS if name not in DEFAULT_OUTPUTS)
+
+
+class V2Error(Exception):
+    """An Open Inference Protocol error: answered {"error": message} with `status` (handler.exceptions)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+        super().__init__(message)
+
+
+def is_v2(path: str) -> bool:
+    """Whether `path` (below the stage prefix) belongs to the Open Inference Protocol routes."""
+    return path == V2_PREFIX or path.startswith(V2_PREFIX + "/")
+
+
+def v2_error(status: int, detail: str) -> JSONResponse:
+    """An Open Inference Protocol error: {"error": "..."}, bounded like every other error."""
+    return JSONResponse({"error": shorten_text(detail, MAX_DETAIL_CHARS)}, status_code=status)
 
 
 class TensorIn(BaseModel):
@@ -175,32 +192,24 @@ def _wanted(request: InferenceRequest) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _flat(predictions: Sequence[Prediction], name: str) -> list[Any]:
-    """One output's data, row-major."""
-    per_row: dict[str, Callable[[Prediction], Any]] = {
-        "predict": lambda p: int(p.label == LABELS[1]),
-        "label": lambda p: p.label,
-        "indeterminate": lambda p: p.indeterminate,
-        "out_of_distribution": lambda p: p.out_of_distribution,
-        "ood_distance": lambda p: p.ood_distance,
-        "shap_base_value": lambda p: p.explanation.base_value if p.explanation else None,
+def _output(p: Predictions, name: str) -> list[Any]:
+    """One output's data, row-major, read from the batch's arrays."""
+    columns: dict[str, Callable[[], Any]] = {
+        "predict": lambda: p.malignant.astype(np.int64),
+        "predict_proba": lambda: np.stack([1.0 - p.probability, p.probability], axis=1),
+        "label": lambda: np.array(LABELS)[p.malignant.astype(np.intp)],
+        "prediction_set": lambda: p.in_set,
+        "indeterminate": lambda: p.indeterminate,
+        "out_of_distribution": lambda: p.out_of_distribution,
+        "ood_distance": lambda: p.ood_distance,
+        "shap_values": lambda: p.contributions,
+        "shap_base_value": lambda: np.full(len(p), p.base_value),
     }
-    if name in per_row:
-        return [per_row[name](p) for p in predictions]
-    if name == "predict_proba":
-        return list(chain.from_iterable((1.0 - p.probability_malignant, p.probability_malignant) for p in predictions))
-    if name == "prediction_set":
-        return list(
-            chain.from_iterable((LABELS[0] in p.prediction_set, LABELS[1] in p.prediction_set) for p in predictions)
-        )
-    return list(
-        chain.from_iterable(
-            (p.explanation.contributions[f] for f in FEATURE_NAMES) for p in predictions if p.explanation
-        )
-    )
+    data: list[Any] = np.ravel(columns[name]()).tolist()
+    return data
 
 
-def _check_model(state: Served, name: str, version: str | None) -> None:
+def _check_model(state: AppState, name: str, version: str | None) -> None:
     served, current = state.settings.model_name, state.predictor.version
     if name != served or version not in (None, current):
         asked = f"model {shorten_text(name, MAX_ECHO_CHARS)!r}" + (
@@ -225,13 +234,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (415, "a content type other than application/json (none is accepted)"),
     )
 }
-router = APIRouter(route_class=StrictJSONRoute, prefix="/v2", tags=["Open Inference Protocol (V2)"], responses=ERRORS)
+router = APIRouter(
+    route_class=StrictJSONRoute, prefix=V2_PREFIX, tags=["Open Inference Protocol (V2)"], responses=ERRORS
+)
 NameParam = Annotated[str, Path(description="the model's name (MODEL_NAME, default wdbc)")]
 VersionParam = Annotated[str, Path(description="the model version (the artifact's content hash)")]
 
 
 @router.get("", summary="Server metadata")
-async def server_metadata(state: ServedDep) -> dict[str, Any]:
+async def server_metadata(state: StateDep) -> dict[str, Any]:
     return {"name": SERVER_NAME, "version": state.predictor.version, "extensions": list(EXTENSIONS)}
 
 
@@ -245,7 +256,7 @@ async def ready() -> dict[str, bool]:
     return {"ready": True}
 
 
-def _metadata(state: Served) -> dict[str, Any]:
+def _metadata(state: AppState) -> dict[str, Any]:
     return {
         "name": state.settings.model_name,
         "versions": [state.predictor.version],
@@ -273,25 +284,25 @@ def _metadata(state: Served) -> dict[str, Any]:
 
 
 @router.get("/models/{name}", summary="Model metadata")
-async def model_metadata(name: NameParam, state: ServedDep) -> dict[str, Any]:
+async def model_metadata(name: NameParam, state: StateDep) -> dict[str, Any]:
     _check_model(state, name, None)
     return _metadata(state)
 
 
 @router.get("/models/{name}/versions/{version}", summary="Model metadata, one version")
-async def version_metadata(name: NameParam, version: VersionParam, state: ServedDep) -> dict[str, Any]:
+async def version_metadata(name: NameParam, version: VersionParam, state: StateDep) -> dict[str, Any]:
     _check_model(state, name, version)
     return _metadata(state)
 
 
 @router.get("/models/{name}/ready", summary="Model ready")
-async def model_ready(name: NameParam, state: ServedDep) -> dict[str, Any]:
+async def model_ready(name: NameParam, state: StateDep) -> dict[str, Any]:
     _check_model(state, name, None)
     return {"name": name, "ready": True}
 
 
 @router.get("/models/{name}/versions/{version}/ready", summary="Model ready, one version")
-async def version_ready(name: NameParam, version: VersionParam, state: ServedDep) -> dict[str, Any]:
+async def version_ready(name: NameParam, version: VersionParam, state: StateDep) -> dict[str, Any]:
     _check_model(state, name, version)
     return {"name": name, "ready": True}
 
@@ -304,9 +315,8 @@ INFER_DOCS: dict[str, Any] = {
 }
 
 
-async def _infer(
-    request: Request, state: Served, name: str, version: str | None
-) -> tuple[JSONResponse, np.ndarray, list[Prediction]]:
+async def _infer(request: Request, state: AppState, name: str, version: str | None) -> JSONResponse:
+    """Inference; every failure raises V2Error, answered as the protocol says by handler.exceptions."""
     _check_model(state, name, version)
     if "inference-header-content-length" in request.headers:
         raise V2Error(400, "the binary tensor data extension is not supported; send JSON data (binary_data=False)")
@@ -316,7 +326,7 @@ async def _infer(
     wanted = _wanted(body)
     explain = "shap_values" in wanted or "shap_base_value" in wanted
     try:
-        predictions = state.predictor.predict(x, point, alpha, explain=explain, field_prefix=prefix)
+        predictions = predictions_for(state, x, Asked(point, alpha, explain), prefix)
     except InputError as err:
         shown = "; ".join(f"{v.message} (rule {v.rule})" for v in err.violations[:3])
         more = f" (and {len(err.violations) - 3} more)" if len(err.violations) > 3 else ""
@@ -325,7 +335,7 @@ async def _infer(
         raise V2Error(400, f"parameters.{err}") from err
     n = len(predictions)
     outputs = [
-        {"name": o, "datatype": OUTPUTS[o][0], "shape": [n, *OUTPUTS[o][1]], "data": _flat(predictions, o)}
+        {"name": o, "datatype": OUTPUTS[o][0], "shape": [n, *OUTPUTS[o][1]], "data": _output(predictions, o)}
         for o in wanted
     ]
     answer: dict[str, Any] = {
@@ -341,26 +351,14 @@ async def _infer(
     }
     if body.id is not None:
         answer["id"] = body.id
-    return JSONResponse(answer), x, predictions
+    return JSONResponse(answer)
 
 
 @router.post("/models/{name}/infer", summary="Inference", openapi_extra=INFER_DOCS)
-async def infer(name: NameParam, request: Request, state: ServedDep) -> JSONResponse:
-    return await _served(request, state, name, None)
+async def infer(name: NameParam, request: Request, state: StateDep) -> JSONResponse:
+    return await _infer(request, state, name, None)
 
 
 @router.post("/models/{name}/versions/{version}/infer", summary="Inference, one version", openapi_extra=INFER_DOCS)
-async def infer_version(name: NameParam, version: VersionParam, request: Request, state: ServedDep) -> JSONResponse:
-    return await _served(request, state, name, version)
-
-
-async def _served(request: Request, state: Served, name: str, version: str | None) -> JSONResponse:
-    """Inference, with latency and counts recorded as for the native routes; errors as the protocol says."""
-    started = time.perf_counter()
-    try:
-        answer, x, predictions = await _infer(request, state, name, version)
-    except V2Error as err:
-        record_validation_error("v2")
-        return v2_error(err.status, err.message)
-    record_served(x, predictions, (time.perf_counter() - started) * 1e3, state.window)
-    return answer
+async def infer_version(name: NameParam, version: VersionParam, request: Request, state: StateDep) -> JSONResponse:
+    return await _infer(request, state, name, version)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 from model import artifact as artifact_io
 from model import manifest as manifest_io
 from model import margin, ood
-from model.arrays import FloatArray, sigmoid
+from model.arrays import BoolArray, FloatArray, sigmoid
 from model.errors import UnknownOptionError
 from model.explain import explainer_for, shapley
 from model.manifest import Manifest
@@ -42,45 +43,133 @@ class Explanation:
     contributions: dict[str, float]
     top: list[Contribution]
 
+    @classmethod
+    def of_row(cls, row: FloatArray, phi: FloatArray, base_value: float, log_odds: float) -> Explanation:
+        order = np.argsort(-np.abs(phi), kind="stable")[:TOP_FEATURES]
+        top = [
+            Contribution(FEATURE_NAMES[j], float(row[j]), float(phi[j]), "malignant" if phi[j] > 0 else "benign")
+            for j in order
+        ]
+        contributions = {n: float(c) for n, c in zip(FEATURE_NAMES, phi, strict=True)}
+        return cls(base_value=base_value, log_odds=log_odds, contributions=contributions, top=top)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "base_value": self.base_value,
+            "log_odds": self.log_odds,
+            "contributions": self.contributions,
+            "top": [
+                {"feature": c.feature, "value": c.value, "contribution": c.contribution, "direction": c.direction}
+                for c in self.top
+            ],
+        }
+
 
 @dataclass(frozen=True)
-class Prediction:
-    label: str
-    probability_malignant: float
-    confidence: float  # calibrated probability of the returned label
-    log_odds: float
+class Predictions:
+    """A batch's results as arrays, one row per record; the answers, the V2 outputs and the metrics
+    all read these, and `batch[i]` (or iteration) gives one record's view."""
+
+    x: FloatArray  # the rows as given, (n, 30)
     operating_point: str
     threshold: float
     alpha: float
-    prediction_set: list[str]
-    indeterminate: bool
-    out_of_distribution: bool
-    ood_distance: float
     ood_threshold: float
-    warnings: list[str] = field(default_factory=list)
-    explanation: Explanation | None = None
+    probability: FloatArray  # calibrated P(malignant)
+    log_odds: FloatArray
+    malignant: BoolArray  # the label at the operating point
+    in_set: BoolArray  # (n, 2): benign in the conformal set, malignant in it
+    out_of_distribution: BoolArray
+    ood_distance: FloatArray
+    warnings: list[list[str]]
+    base_value: float
+    contributions: FloatArray | None  # (n, 30) Shapley values when explained
+
+    @property
+    def indeterminate(self) -> BoolArray:
+        return np.asarray(self.in_set.sum(axis=1) != 1)
+
+    def __len__(self) -> int:
+        return len(self.probability)
+
+    def __getitem__(self, i: int) -> Prediction:
+        return Prediction(self, i)
+
+    def __iter__(self) -> Iterator[Prediction]:
+        return (Prediction(self, i) for i in range(len(self)))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One record's view of a Predictions batch."""
+
+    batch: Predictions
+    i: int
+
+    @property
+    def label(self) -> str:
+        return LABELS[int(self.batch.malignant[self.i])]
+
+    @property
+    def probability_malignant(self) -> float:
+        return float(self.batch.probability[self.i])
+
+    @property
+    def confidence(self) -> float:
+        """The calibrated probability of the returned label."""
+        p = self.batch.probability[self.i]
+        return float(p if self.batch.malignant[self.i] else 1.0 - p)
+
+    @property
+    def log_odds(self) -> float:
+        return float(self.batch.log_odds[self.i])
+
+    @property
+    def prediction_set(self) -> list[str]:
+        return [name for name, ok in zip(LABELS, self.batch.in_set[self.i], strict=True) if ok]
+
+    @property
+    def indeterminate(self) -> bool:
+        return int(self.batch.in_set[self.i].sum()) != 1
+
+    @property
+    def out_of_distribution(self) -> bool:
+        return bool(self.batch.out_of_distribution[self.i])
+
+    @property
+    def ood_distance(self) -> float:
+        return float(self.batch.ood_distance[self.i])
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.batch.warnings[self.i]
+
+    @property
+    def explanation(self) -> Explanation | None:
+        b = self.batch
+        if b.contributions is None:
+            return None
+        return Explanation.of_row(b.x[self.i], b.contributions[self.i], b.base_value, self.log_odds)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values, unrounded, so that any client can check an explanation."""
-        out = {name: getattr(self, name) for name in PLAIN_FIELDS}
-        e = self.explanation
-        out["explanation"] = (
-            None
-            if e is None
-            else {
-                "base_value": e.base_value,
-                "log_odds": e.log_odds,
-                "contributions": e.contributions,
-                "top": [
-                    {"feature": c.feature, "value": c.value, "contribution": c.contribution, "direction": c.direction}
-                    for c in e.top
-                ],
-            }
-        )
-        return out
-
-
-PLAIN_FIELDS = tuple(f.name for f in fields(Prediction) if f.name != "explanation")
+        b, explanation = self.batch, self.explanation
+        return {
+            "label": self.label,
+            "probability_malignant": self.probability_malignant,
+            "confidence": self.confidence,
+            "log_odds": self.log_odds,
+            "operating_point": b.operating_point,
+            "threshold": b.threshold,
+            "alpha": b.alpha,
+            "prediction_set": self.prediction_set,
+            "indeterminate": self.indeterminate,
+            "out_of_distribution": self.out_of_distribution,
+            "ood_distance": self.ood_distance,
+            "ood_threshold": b.ood_threshold,
+            "warnings": self.warnings,
+            "explanation": None if explanation is None else explanation.as_dict(),
+        }
 
 
 class Predictor:
@@ -129,32 +218,14 @@ class Predictor:
 
     def explain(self, x: FloatArray) -> list[Explanation]:
         """Exact contributions of each raw row x (n, 30) to its calibrated log-odds."""
+        x = np.atleast_2d(x)
         z = self.standardise(x)
-        return self._explain(np.atleast_2d(x), z, self.margin_model.margin(z))
-
-    def _explain(self, x: FloatArray, z: FloatArray, margins: FloatArray) -> list[Explanation]:
+        margins = self.margin_model.margin(z)
         phi = shapley(self.explainer, z, margins, scale=self._slope)
-        result = []
-        for row, contributions, m in zip(x, phi, margins, strict=True):
-            order = np.argsort(-np.abs(contributions), kind="stable")[:TOP_FEATURES]
-            top = [
-                Contribution(
-                    FEATURE_NAMES[j],
-                    float(row[j]),
-                    float(contributions[j]),
-                    "malignant" if contributions[j] > 0 else "benign",
-                )
-                for j in order
-            ]
-            result.append(
-                Explanation(
-                    base_value=self.base_value,
-                    log_odds=float(self._slope * m + self._offset),
-                    contributions={n: float(c) for n, c in zip(FEATURE_NAMES, contributions, strict=True)},
-                    top=top,
-                )
-            )
-        return result
+        log_odds = self._slope * margins + self._offset
+        return [
+            Explanation.of_row(row, p, self.base_value, float(lo)) for row, p, lo in zip(x, phi, log_odds, strict=True)
+        ]
 
     def predict(
         self,
@@ -163,7 +234,7 @@ class Predictor:
         alpha: float = 0.05,
         explain: bool = False,
         field_prefix: str = "",
-    ) -> list[Prediction]:
+    ) -> Predictions:
         """Predictions for raw rows x (n, 30) in model order, after the hard input rules.
 
         Raises InputError naming each broken rule (`field_prefix` may hold "{i}", the row index) and
@@ -182,35 +253,22 @@ class Predictor:
         log_odds = self._slope * margins + self._offset
         p = sigmoid(log_odds)
         distance, flagged, reasons = self._ood.assess(x)
-        explanations: list[Explanation | None] = list(self._explain(x, z, margins)) if explain else [None] * len(x)
-        warnings = soft_warnings(x, self.training_min, self.training_max, reasons)
-        ood_threshold = self._ood.threshold
-        result = []
-        rows = zip(log_odds, p, distance, flagged, explanations, warnings, strict=True)
-        for lo, pm, dist, is_ood, expl, warned in rows:
-            label = LABELS[int(pm >= threshold)]
-            prediction_set = [
-                name for name, ok in zip(LABELS, (pm <= benign_to, pm >= malignant_from), strict=True) if ok
-            ]
-            result.append(
-                Prediction(
-                    label=label,
-                    probability_malignant=float(pm),
-                    confidence=float(pm if label == "malignant" else 1.0 - pm),
-                    log_odds=float(lo),
-                    operating_point=operating_point,
-                    threshold=threshold,
-                    alpha=alpha,
-                    prediction_set=prediction_set,
-                    indeterminate=len(prediction_set) != 1,
-                    out_of_distribution=bool(is_ood),
-                    ood_distance=float(dist),
-                    ood_threshold=ood_threshold,
-                    warnings=warned,
-                    explanation=expl,
-                )
-            )
-        return result
+        return Predictions(
+            x=x,
+            operating_point=operating_point,
+            threshold=threshold,
+            alpha=alpha,
+            ood_threshold=self._ood.threshold,
+            probability=p,
+            log_odds=log_odds,
+            malignant=p >= threshold,
+            in_set=np.stack([p <= benign_to, p >= malignant_from], axis=1),
+            out_of_distribution=np.asarray(flagged, dtype=bool),
+            ood_distance=distance,
+            warnings=soft_warnings(x, self.training_min, self.training_max, reasons),
+            base_value=self.base_value,
+            contributions=shapley(self.explainer, z, margins, scale=self._slope) if explain else None,
+        )
 
     def card(self) -> dict[str, Any]:
         """The public description of the model: schema, metrics summary, operating points."""

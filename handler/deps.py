@@ -1,0 +1,88 @@
+"""What every route module shares: the app's state, the strict JSON route, and the one path to the predictor."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+
+from handler.errors import shorten_text
+from handler.limits import MAX_ECHO_CHARS
+from handler.observability import record_predictions
+from handler.page import Page
+from handler.settings import Settings
+from model.arrays import FloatArray
+from model.drift import DriftWindow
+from model.predictor import Predictions, Predictor
+
+
+@dataclass(frozen=True)
+class AppState:
+    """What the routes use, built once at init and kept on the app's state."""
+
+    settings: Settings
+    predictor: Predictor
+    page: Page
+    card: dict[str, Any]
+    window: DriftWindow
+
+
+async def app_state(request: Request) -> AppState:
+    """The app's AppState (an async dependency: a sync one would cost a thread hop per request)."""
+    state: AppState = request.app.state.app_state
+    return state
+
+
+StateDep = Annotated[AppState, Depends(app_state)]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a request asks of the predictor besides its rows."""
+
+    operating_point: str
+    alpha: float
+    explain: bool
+
+
+def predictions_for(state: AppState, x: FloatArray, asked: Asked, field_prefix: str) -> Predictions:
+    """Every route's call of the predictor: timed the same way for all, and counted in the drift window."""
+    started = time.perf_counter()
+    predictions = state.predictor.predict(
+        x, asked.operating_point, asked.alpha, explain=asked.explain, field_prefix=field_prefix
+    )
+    record_predictions(predictions, (time.perf_counter() - started) * 1e3, state.window)
+    return predictions
+
+
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise json.JSONDecodeError(f"duplicate key {shorten_text(key, MAX_ECHO_CHARS)!r}", "", 0)
+        seen[key] = value
+    return seen
+
+
+class StrictJSONRequest(Request):
+    """A request whose JSON body may not repeat a key: which value would count is ambiguous."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = json.loads(await self.body(), object_pairs_hook=no_duplicate_keys)
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            return await original(StrictJSONRequest(request.scope, request.receive))
+
+        return handler
