@@ -68,9 +68,9 @@ build-ClassifierFunction: | $(BIN)/.installed
 build-DependenciesLayer: | $(BIN)/.installed
 	$(BIN)/python -m infra.build deps --arch $(ARCH) --out "$(ARTIFACTS_DIR)"
 
-## The pre-traffic hook is one module with no dependency beyond the runtime's boto3.
-build-PreTrafficHookFunction:
-	cp infra/pretraffic.py "$(ARTIFACTS_DIR)/pretraffic.py"
+## The pre-traffic hook: one module and the core's standard-library release check; nothing beyond the runtime's boto3.
+build-PreTrafficHookFunction: | $(BIN)/.installed
+	$(BIN)/python -m infra.build hook --out "$(ARTIFACTS_DIR)"
 
 build-ModelLayer: $(ARTIFACT)/manifest.json
 	$(BIN)/python -m infra.package $(ARTIFACT) --out "$(ARTIFACTS_DIR)"

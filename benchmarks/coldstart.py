@@ -27,6 +27,7 @@ from infra.emulator import HANDLER
 from infra.events import event
 from infra.lambda_layout import Layout, base_interpreter, runtime_client
 from infra.local import ROOT
+from model import artifact
 
 CONVENTIONAL = Path(__file__).resolve().parent / "conventional"
 
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     variants, sizes = prepare(args.model, args.work)
-    row = json.loads((args.model / "manifest.json").read_text())["examples"]["malignant"]["features"]
+    row = dict(artifact.load(args.model).manifest.examples["malignant"].features)
     request = event("v2", "POST", "/predict", {"features": row})
     samples: dict[str, list[dict[str, float]]] = {v.name: [] for v in variants}
     for _ in range(args.runs):

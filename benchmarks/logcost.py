@@ -31,6 +31,7 @@ import yaml
 from infra.emulator import running
 from infra.events import LocalContext, event
 from infra.local import ROOT
+from model import artifact
 
 EVENT_OVERHEAD = 26  # bytes per log event, CloudWatch Logs quotas
 MEMORY_GB = 1.0  # the template's default MemorySize
@@ -55,8 +56,8 @@ def function_bytes(model: Path, calls: int) -> dict[str, float]:
     handler: Any = lambda_function.handler  # called in process with a local context, as the tests do
     stream: Any = observability.logger.registered_handler  # a logging.StreamHandler
 
-    manifest = json.loads((model / "manifest.json").read_text())
-    request = event("v2", "POST", "/predict", {"features": manifest["examples"]["malignant"]["features"]})
+    row = dict(artifact.load(model).manifest.examples["malignant"].features)
+    request = event("v2", "POST", "/predict", {"features": row})
     handler(request, LocalContext())  # the cold call writes its own lines; they are not per request
     out, err = io.StringIO(), io.StringIO()
     # Powertools' logger holds the stream it was created with: point it at the capture too.
@@ -80,8 +81,8 @@ def function_bytes(model: Path, calls: int) -> dict[str, float]:
 
 def platform_lines(model: Path, calls: int, log_dir: Path) -> dict[str, Any]:
     """Warm durations from the emulator's REPORT lines, and the JSON platform records they become."""
-    manifest = json.loads((model / "manifest.json").read_text())
-    request = event("v2", "POST", "/predict", {"features": manifest["examples"]["malignant"]["features"]})
+    row = dict(artifact.load(model).manifest.examples["malignant"].features)
+    request = event("v2", "POST", "/predict", {"features": row})
     with running(model_dir=model, log_path=log_dir / "logcost-rie.log") as emulator:
         for _ in range(calls + 1):
             emulator.invoke(request)

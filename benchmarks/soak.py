@@ -22,6 +22,7 @@ from typing import Any
 
 from benchmarks.warm import load_handler
 from infra.events import LocalContext, event
+from model import artifact
 
 CHECKPOINT = 10_000
 
@@ -38,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = load_handler(args.model)
 
-    manifest = json.loads((args.model / "manifest.json").read_text())
-    benign, malignant = (manifest["examples"][k]["features"] for k in ("benign", "malignant"))
+    examples = artifact.load(args.model).manifest.examples
+    benign, malignant = (dict(examples[k].features) for k in ("benign", "malignant"))
     # (event, expected status); explained and batch requests are the heavy ones.
     mix: list[tuple[dict[str, Any], int]] = [
         (event("v2", "POST", "/predict", {"features": benign}), 200),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.events import LocalContext, event
+from model import artifact
 from model.schema import FEATURE_NAMES
 
 
@@ -67,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = load_handler(args.model)
 
-    manifest = json.loads((args.model / "manifest.json").read_text())
-    row = manifest["examples"]["malignant"]["features"]
+    manifest = artifact.load(args.model).manifest
+    row = dict(manifest.examples["malignant"].features)
     tensor = [row[name] for name in FEATURE_NAMES]
 
     def infer(rows: int) -> dict[str, Any]:
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         "batch_1000": (event("v2", "POST", "/predict/batch", {"instances": [row] * 1000}), max(20, args.calls // 50)),
         "v2_infer_1000": (infer(1000), max(20, args.calls // 50)),
     }
-    figures: dict[str, Any] = {"model_version": manifest["model_version"], "kind": manifest["model"]["kind"]}
+    figures: dict[str, Any] = {"model_version": manifest.model_version, "kind": manifest.model.kind}
     for name, (e, calls) in cases.items():
         measure(handler, e, 5)  # warm-up
         figures[name] = measure(handler, e, calls)

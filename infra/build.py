@@ -2,6 +2,7 @@
 
     python -m infra.build function --out DIR
     python -m infra.build deps --out DIR [--arch x86_64|arm64]
+    python -m infra.build hook --out DIR
 
 SAM's python builder writes no bytecode, and a read-only /opt without .pyc cold-starts 2.5 times
 slower, so both are compiled here with unchecked-hash pycs (file timestamps cannot invalidate
@@ -33,6 +34,8 @@ PLATFORMS = {
     "arm64": ["manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64"],
 }
 FUNCTION_PACKAGES = ("handler", "model")
+# The pre-traffic hook: one module, and the standard-library-only parts of the core it checks with.
+HOOK_FILES = ("infra/pretraffic.py", "model/__init__.py", "model/errors.py", "model/manifest.py", "model/golden.py")
 # Test suites and tooling the function never imports.
 STRIP = ("tests", "__pycache__")
 STRIP_FILES = ("*.pyi", "py.typed")
@@ -83,6 +86,17 @@ def build_function(out: Path) -> dict[str, int]:
     for package in FUNCTION_PACKAGES:
         shutil.rmtree(out / package, ignore_errors=True)
         shutil.copytree(ROOT / package, out / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return {"files_compiled": compile_tree(out), "bytes": tree_size(out)}
+
+
+def build_hook(out: Path) -> dict[str, int]:
+    """The pre-traffic hook: pretraffic.py at the top, the core's release check beside it; no numpy."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in HOOK_FILES:
+        source = ROOT / name
+        target = out / (source.name if name.startswith("infra/") else name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
     return {"files_compiled": compile_tree(out), "bytes": tree_size(out)}
 
 
@@ -142,12 +156,15 @@ def build_deps(out: Path, arch: str, requirements: Path = LOCK, strip_tests: boo
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("function", "deps"))
+    parser.add_argument("what", choices=("function", "deps", "hook"))
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--arch", choices=sorted(PLATFORMS), default="x86_64")
     args = parser.parse_args(argv)
     try:
-        report = build_function(args.out) if args.what == "function" else build_deps(args.out, args.arch)
+        if args.what == "deps":
+            report = build_deps(args.out, args.arch)
+        else:
+            report = build_function(args.out) if args.what == "function" else build_hook(args.out)
     except (BuildError, subprocess.CalledProcessError) as err:
         log.error("%s", err)
         return 2

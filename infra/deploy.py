@@ -18,6 +18,7 @@ import tomllib
 from pathlib import Path
 
 from infra.local import ROOT
+from model import manifest as manifest_io
 
 
 def saved_overrides(config: Path) -> str | None:
@@ -33,7 +34,7 @@ def saved_overrides(config: Path) -> str | None:
 
 def command(sam: str, artifact: Path, config: Path) -> list[str]:
     """The `sam deploy` command line: guided when nothing is saved yet, the model version always."""
-    version = json.loads((artifact / "manifest.json").read_text())["model_version"]
+    version = manifest_io.release(json.loads((artifact / manifest_io.FILE).read_text())).model_version
     saved = saved_overrides(config)
     pairs = [p for p in shlex.split(saved or "") if not p.startswith("ModelVersion=")]
     overrides = " ".join([*(shlex.quote(p) for p in pairs), f"ModelVersion={version}"])

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.local import ROOT
+from model import manifest as manifest_io
 from model.schema import FEATURE_NAMES
 
 EVENTS = ROOT / "events"
@@ -76,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=Path("artifacts/model"))
     args = parser.parse_args(argv)
-    examples = json.loads((args.model / "manifest.json").read_text())["examples"]
-    malignant, benign = examples["malignant"]["features"], examples["benign"]["features"]
+    examples = manifest_io.release(json.loads((args.model / manifest_io.FILE).read_text())).examples
+    malignant, benign = dict(examples["malignant"].features), dict(examples["benign"].features)
     samples = {
         "predict-v1.json": event("v1", "POST", "/predict", {"features": malignant}),
         "predict-v2.json": event("v2", "POST", "/predict", {"features": benign}),

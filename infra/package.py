@@ -15,18 +15,20 @@ import logging
 import shutil
 import sys
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from infra.build import tree_size, zip_tree
-from model import artifact
+from infra.model_layer import ALLOWED, LAYER_FILES, layer_problems
+from model import artifact, golden
 from model.errors import ModelError
+from model.manifest import Release
 from model.predictor import Predictor
 from model.schema import FEATURE_NAMES
 
-LAYER_FILES = (artifact.MANIFEST, artifact.ARRAYS, "MODEL_CARD.md")
 log = logging.getLogger("infra.package")
 
 
@@ -34,32 +36,25 @@ class PackageError(ModelError):
     """The artifact may not be shipped."""
 
 
-# Lambda lays every layer over /opt: a model layer holding anything else (python/sitecustomize.py, say)
-# could run code in the function. These are the only paths it may hold.
-ALLOWED = frozenset(f"model/{name}" for name in LAYER_FILES)
-GOLDEN_TOLERANCE = 1e-9
-
-
 def self_check(directory: Path) -> Predictor:
     """Load the artifact and use it as the function will; any failure refuses the package."""
     predictor = Predictor.load(directory)
     examples = predictor.manifest.examples
     x = np.array([[examples[name].features[f] for f in FEATURE_NAMES] for name in ("benign", "malignant")])
-    predictions = predictor.predict(x, explain=True)
-    labels = [p.label for p in predictions]
+    labels = [p.label for p in predictor.predict(x)]
     if labels != ["benign", "malignant"]:
         raise PackageError(f"the model misclassifies its own examples (benign, malignant) as {labels}")
-    for g in predictor.manifest.golden:
-        row = np.array([[examples[g.example].features[f] for f in FEATURE_NAMES]])
-        [p] = predictor.predict(row, operating_point=g.operating_point)
-        if p.label != g.label or abs(p.probability_malignant - g.probability_malignant) > GOLDEN_TOLERANCE:
-            raise PackageError(f"the model does not reproduce its golden example {g.example!r}")
+
+    def ask(features: Mapping[str, float], operating_point: str) -> tuple[int, dict[str, Any]]:
+        row = np.array([[features[f] for f in FEATURE_NAMES]])
+        [p] = predictor.predict(row, operating_point=operating_point, explain=True)
+        return 200, {**p.as_dict(), "model_version": predictor.version}
+
+    manifest = predictor.manifest
+    problems = golden.check(Release(manifest.model_version, manifest.examples, manifest.golden), ask)
+    if problems:
+        raise PackageError(f"the model does not reproduce its golden examples: {'; '.join(problems)}")
     return predictor
-
-
-def layer_problems(paths: list[str]) -> list[str]:
-    """Paths a model layer must not hold (directories aside)."""
-    return sorted(p for p in paths if not p.endswith("/") and p not in ALLOWED)
 
 
 def check_zip(zip_path: Path) -> None:

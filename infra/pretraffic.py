@@ -1,10 +1,10 @@
 """CodeDeploy's pre-traffic hook: the new version must reproduce the model's golden examples.
 
-Deployed as its own small function (standard library and the runtime's boto3 only; no numpy). Before
-CodeDeploy shifts any traffic, it sends each golden example of the new model layer's manifest to the
-new function version as an API Gateway event, and reports Succeeded only if every label equals the
-stored one, every calibrated probability is within 1e-9 of it, and every explanation adds up.
-Anything else, an exception included, reports Failed, and CodeDeploy rolls the release back.
+Deployed as its own small function with `model/golden.py` and `model/manifest.py` beside it (standard
+library and the runtime's boto3 only; no numpy). Before CodeDeploy shifts any traffic, it sends each
+golden example of the new model layer's manifest to the new function version as an API Gateway
+event, and reports Succeeded only if `model.golden.check` finds nothing wrong. Anything else, an
+exception included, reports Failed, and CodeDeploy rolls the release back.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-TOLERANCE = 1e-9
+from model import golden, manifest
+from model.manifest import Release
+
 log = logging.getLogger("pretraffic")
 log.setLevel(logging.INFO)
 
@@ -43,38 +45,22 @@ def api_event(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def check(invoke: Invoke, manifest: dict[str, Any]) -> list[str]:
-    """What the version behind `invoke` gets wrong about the manifest's golden examples (empty: nothing)."""
-    problems = []
-    if not manifest.get("golden"):
-        return ["the manifest holds no golden examples"]
-    for golden in manifest["golden"]:
-        name = golden["example"]
-        features = manifest["examples"][name]["features"]
-        body = {"features": features, "explain": True, "operating_point": golden["operating_point"]}
+def check(invoke: Invoke, release: Release) -> list[str]:
+    """What the version behind `invoke` gets wrong about the release's golden examples (empty: nothing)."""
+
+    def ask(features: Mapping[str, float], operating_point: str) -> tuple[int, Mapping[str, Any]]:
+        body = {"features": dict(features), "explain": True, "operating_point": operating_point}
         answer = invoke(api_event(body))
-        if answer.get("statusCode") != 200:
-            problems.append(f"{name}: status {answer.get('statusCode')}, body {str(answer.get('body'))[:200]}")
-            continue
-        got = json.loads(answer["body"])
-        if got.get("model_version") != manifest["model_version"]:
-            problems.append(f"{name}: model version {got.get('model_version')}, expected {manifest['model_version']}")
-        if got["label"] != golden["label"]:
-            problems.append(f"{name}: label {got['label']}, expected {golden['label']}")
-        gap = abs(got["probability_malignant"] - golden["probability_malignant"])
-        if gap > TOLERANCE:
-            problems.append(f"{name}: probability differs from the stored one by {gap:.3g}")
-        explanation = got.get("explanation") or {}
-        total = explanation.get("base_value", 0.0) + sum(explanation.get("contributions", {}).values())
-        if not explanation or abs(total - got["log_odds"]) > TOLERANCE * max(1.0, abs(got["log_odds"])):
-            problems.append(f"{name}: the explanation does not add up to the log-odds")
-    return problems
+        status = int(answer.get("statusCode", 0))
+        return status, json.loads(answer["body"]) if status == 200 else {"body": answer.get("body")}
+
+    return golden.check(release, ask)
 
 
 def run(event: dict[str, Any], invoke: Invoke, report: Callable[[str, str, str], None], manifest_path: Path) -> str:
     """Check the new version and report the outcome to CodeDeploy; returns the status reported."""
     try:
-        problems = check(invoke, json.loads(manifest_path.read_text()))
+        problems = check(invoke, manifest.release(json.loads(manifest_path.read_text())))
     except Exception as err:  # whatever stops the check fails the release; the reason goes to the log
         problems = [f"the check could not run: {type(err).__name__}: {str(err)[:300]}"]
     status = "Failed" if problems else "Succeeded"
@@ -99,5 +85,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
             deploymentId=deployment_id, lifecycleEventHookExecutionId=execution_id, status=status
         )
 
-    manifest = Path(os.environ.get("MODEL_DIR", "/opt/model")) / "manifest.json"
-    return {"status": run(event, invoke, report, manifest)}
+    path = Path(os.environ.get("MODEL_DIR", "/opt/model")) / manifest.FILE
+    return {"status": run(event, invoke, report, path)}

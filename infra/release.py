@@ -29,7 +29,8 @@ from typing import Any
 
 import boto3
 
-from infra.package import ALLOWED
+from infra.model_layer import ALLOWED, layer_problems
+from model import manifest as manifest_io
 
 log = logging.getLogger("infra.release")
 
@@ -126,15 +127,15 @@ def verify_layer(
         )
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = archive.namelist()
-        extra = sorted(n for n in names if not n.endswith("/") and n not in ALLOWED)
+        extra = layer_problems(names)
         if extra:
             raise ReleaseError(f"the deployed layer holds {extra[:5]}; a model layer may hold only {sorted(ALLOWED)}")
-        for name in ("manifest.json", "model.npz"):
+        for name in (manifest_io.FILE, manifest_io.ARRAYS_FILE):
             deployed = hashlib.sha256(archive.read(f"model/{name}")).hexdigest()
             local = hashlib.sha256((artifact / name).read_bytes()).hexdigest()
             if deployed != local:
                 raise ReleaseError(f"the deployed layer's {name} differs from {artifact / name}: another model is live")
-        version = json.loads(archive.read("model/manifest.json"))["model_version"]
+        version = manifest_io.release(json.loads(archive.read(f"model/{manifest_io.FILE}"))).model_version
     return {"layer": stack.model_layer_arn, "code_sha256": code_sha256, "model_version": version}
 
 

@@ -17,14 +17,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from model import golden, manifest
+from model.schema import FEATURE_NAMES
 
 RETRIED = (429, 503)
 ATTEMPTS = 5
 MAX_ERROR_BYTES = 16 * 1024
-TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -105,36 +107,34 @@ def check_card(client: Client, state: dict[str, Any]) -> str:
     _expect(reply.status == 200, f"status {reply.status}")
     card = reply.json()
     _expect(len(card["features"]) == 30 and card["model_version"] == state["version"], "features or version")
-    state["card"] = card
-    return f"{card['model']['title']}, {len(card['golden'])} golden examples"
+    state["card"], state["release"] = card, manifest.release(card)
+    return f"{card['model']['title']}, {len(state['release'].golden)} golden examples"
 
 
 def check_golden(client: Client, state: dict[str, Any]) -> str:
-    card = state["card"]
-    for golden in card["golden"]:
-        features = card["examples"][golden["example"]]["features"]
-        reply = client.call("POST", "/predict", {"features": features, "operating_point": golden["operating_point"]})
-        _expect(reply.status == 200, f"{golden['example']}: status {reply.status}")
-        got = reply.json()
-        _expect(got["label"] == golden["label"], f"{golden['example']}: label {got['label']}")
-        gap = abs(got["probability_malignant"] - golden["probability_malignant"])
-        _expect(gap <= TOLERANCE, f"{golden['example']}: probability off by {gap:.3g}")
-    return ", ".join(f"{g['example']} {g['label']}" for g in card["golden"])
+    release: manifest.Release = state["release"]
+
+    def ask(features: Mapping[str, float], operating_point: str) -> tuple[int, Any]:
+        body = {"features": dict(features), "operating_point": operating_point, "explain": True}
+        reply = client.call("POST", "/predict", body)
+        return reply.status, reply.json() if reply.status == 200 else {"body": reply.body[:200]}
+
+    problems = golden.check(release, ask)
+    _expect(not problems, "; ".join(problems))
+    return ", ".join(f"{g.example} {g.label}" for g in release.golden)
 
 
 def check_batch(client: Client, state: dict[str, Any]) -> str:
-    rows = [e["features"] for e in state["card"]["examples"].values()]
+    rows = [dict(e.features) for e in state["release"].examples.values()]
     reply = client.call("POST", "/predict/batch", {"instances": rows})
     _expect(reply.status == 200 and reply.json()["count"] == len(rows), f"status {reply.status}")
     return f"{len(rows)} records"
 
 
 def check_explained(client: Client, state: dict[str, Any]) -> str:
-    features = state["card"]["examples"]["malignant"]["features"]
+    features = dict(state["release"].examples["malignant"].features)
     got = client.call("POST", "/predict", {"features": features, "explain": True}).json()
-    explanation = got["explanation"]
-    total = explanation["base_value"] + sum(explanation["contributions"].values())
-    _expect(abs(total - got["log_odds"]) <= TOLERANCE * max(1.0, abs(got["log_odds"])), "contributions do not add up")
+    _expect(golden.adds_up(got), "contributions do not add up")
     return f"base + contributions = log-odds {got['log_odds']:.6f}"
 
 
@@ -171,7 +171,7 @@ def check_v2(client: Client, state: dict[str, Any]) -> str:
         metadata = client.call("GET", f"/v2/models/{model}")
     _expect(metadata.status == 200, f"metadata status {metadata.status}")
     name = metadata.json()["name"]
-    row = [state["card"]["examples"]["malignant"]["features"][f["name"]] for f in state["card"]["features"]]
+    row = [state["release"].examples["malignant"].features[name] for name in FEATURE_NAMES]
     body = {"inputs": [{"name": "input-0", "shape": [1, len(row)], "datatype": "FP64", "data": row}]}
     reply = client.call("POST", f"/v2/models/{name}/infer", body)
     _expect(reply.status == 200, f"infer status {reply.status}")

@@ -31,8 +31,8 @@ from model.manifest import Manifest
 from model.schema import FEATURE_NAMES, N_FEATURES
 
 FORMAT_VERSION = 3
-MANIFEST = "manifest.json"
-ARRAYS = "model.npz"
+MANIFEST = manifest_io.FILE
+ARRAYS = manifest_io.ARRAYS_FILE
 KINDS = ("rbf", "linear")
 # name -> shape, with "d" the number of features and other letters sizes fixed by the artifact.
 COMMON_ARRAYS: dict[str, tuple[str, ...]] = {

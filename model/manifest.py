@@ -15,6 +15,9 @@ from typing import Any
 from model.errors import ManifestError
 
 JSON = dict[str, Any]
+FILE = "manifest.json"
+ARRAYS_FILE = "model.npz"  # the arrays whose checksum the manifest holds
+CARD_FILE = "MODEL_CARD.md"
 
 
 @dataclass(frozen=True)

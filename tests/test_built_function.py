@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,8 +77,17 @@ def test_sizes_within_budget(sam_build: Path, tmp_path: Path) -> None:
     deps = sam_build / "DependenciesLayer" / "python"
     for heavy in ("sklearn", "scipy", "joblib", "pandas", "boto3"):
         assert not (deps / heavy).exists(), heavy
-    # The pre-traffic hook ships apart, as one module, and the model layer as the model alone
-    assert sorted(p.name for p in (sam_build / "PreTrafficHookFunction").iterdir()) == ["pretraffic.py"]
+    # The pre-traffic hook ships apart, as one module with the core's standard-library release check, and
+    # imports with the standard library alone; the model layer ships the model alone
+    hook = sam_build / "PreTrafficHookFunction"
+    sources = sorted(str(p.relative_to(hook)) for p in hook.rglob("*.py"))
+    assert sources == ["model/__init__.py", "model/errors.py", "model/golden.py", "model/manifest.py", "pretraffic.py"]
+    code = (
+        f"import sys; sys.path.insert(0, {str(hook)!r}); import pretraffic; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'boto3')))"
+    )
+    isolated = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, check=False)
+    assert isolated.returncode == 0 and isolated.stdout.strip() == "[]", isolated.stderr
     model_files = {
         str(p.relative_to(sam_build / "ModelLayer")) for p in (sam_build / "ModelLayer").rglob("*") if p.is_file()
     }

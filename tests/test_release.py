@@ -15,11 +15,17 @@ from infra import pretraffic
 from infra.emulator import running
 from infra.events import LocalContext
 from model import artifact
+from model import manifest as manifest_io
+from model.manifest import Release
 
 
-def _manifest(directory: Path) -> dict[str, Any]:
+def _document(directory: Path) -> dict[str, Any]:
     document: dict[str, Any] = json.loads((directory / "manifest.json").read_text())
     return document
+
+
+def _release(directory: Path) -> Release:
+    return manifest_io.release(_document(directory))
 
 
 def _broken(artifact_dir: Path, target: Path) -> Path:
@@ -28,7 +34,7 @@ def _broken(artifact_dir: Path, target: Path) -> Path:
     with np.load(target / "model.npz", allow_pickle=False) as archive:
         arrays = {k: archive[k] for k in archive.files}
     arrays["intercept"] = arrays["intercept"] + 3.0
-    artifact.write_document(target, _manifest(target), arrays)
+    artifact.write_document(target, _document(target), arrays)
     return target
 
 
@@ -52,7 +58,7 @@ def test_hook_passes_the_version_that_serves_the_model(lambda_module: ModuleType
         return answer
 
     # WHEN the hook checks it THEN nothing is wrong, and CodeDeploy is told Succeeded
-    assert pretraffic.check(invoke, _manifest(artifact_dir)) == []
+    assert pretraffic.check(invoke, _release(artifact_dir)) == []
     assert pretraffic.run(HOOK_EVENT, invoke, reports, artifact_dir / "manifest.json") == "Succeeded"
     assert reports.calls == [("d-EXAMPLE", "exec-1", "Succeeded")]
 
@@ -65,7 +71,7 @@ def test_hook_fails_a_version_that_answers_differently(lambda_module: ModuleType
         body["probability_malignant"] += 1e-6
         return {**answer, "body": json.dumps(body)}
 
-    problems = pretraffic.check(invoke, _manifest(artifact_dir))
+    problems = pretraffic.check(invoke, _release(artifact_dir))
     assert problems and all("probability differs from the stored one" in p for p in problems)
     # AND a check that cannot run at all fails the release too
     reports = Reports()
@@ -93,7 +99,7 @@ def test_canary_of_a_broken_model_is_stopped_before_traffic(artifact_dir: Path, 
             # WHEN CodeDeploy runs the pre-traffic hook against each
             outcomes[name] = (
                 pretraffic.run(HOOK_EVENT, invoke, reports, model / "manifest.json"),
-                pretraffic.check(invoke, _manifest(model)),
+                pretraffic.check(invoke, _release(model)),
             )
     # THEN the good release may take traffic, and the broken one is failed before any traffic reaches it
     assert outcomes["good"] == ("Succeeded", [])
