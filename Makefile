@@ -50,7 +50,7 @@ serve: $(ARTIFACT)/manifest.json
 
 ## Run the function under the Lambda Runtime Interface Emulator with one event, as `sam local invoke -e` would.
 invoke: $(ARTIFACT)/manifest.json $(SAM_VENV)/bin/.installed
-	$(BIN)/python -m infra.emulator $(EVENT) --model $(ARTIFACT)
+	$(BIN)/python -m local.emulator $(EVENT) --model $(ARTIFACT)
 
 $(ARTIFACT)/manifest.json: | $(BIN)/.installed
 	$(BIN)/python -m training --profile $(PROFILE) --seed $(SEED) --out $(ARTIFACT)

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.local import ROOT
+from infra.paths import ROOT
 
 # us-east-1 list prices (AWS Lambda, Amazon API Gateway and Amazon CloudWatch pricing pages).
 

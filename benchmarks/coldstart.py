@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from infra import build, package
-from infra.emulator import HANDLER
-from infra.events import event
-from infra.lambda_layout import Layout, base_interpreter, runtime_client
-from infra.local import ROOT
+from infra.paths import ROOT
+from local.emulator import HANDLER
+from local.events import event
+from local.lambda_layout import Layout, base_interpreter, runtime_client
 from model import artifact
 
 CONVENTIONAL = Path(__file__).resolve().parent / "conventional"

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from infra.events import LocalContext, event
+from local.events import LocalContext, event
 from model.schema import FEATURE_NAMES, INDEX
 from training import data
 

@@ -28,9 +28,9 @@ from typing import Any
 
 import yaml
 
-from infra.emulator import running
-from infra.events import LocalContext, event
-from infra.local import ROOT
+from infra.paths import ROOT
+from local.emulator import running
+from local.events import LocalContext, event
 from model import artifact
 
 EVENT_OVERHEAD = 26  # bytes per log event, CloudWatch Logs quotas

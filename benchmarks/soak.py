@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.warm import load_handler
-from infra.events import LocalContext, event
+from local.events import LocalContext, event
 from model import artifact
 
 CHECKPOINT = 10_000

@@ -21,7 +21,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-from infra.events import LocalContext, event
+from local.events import LocalContext, event
 from model import artifact
 from model.schema import FEATURE_NAMES
 

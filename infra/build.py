@@ -25,7 +25,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from infra.local import ROOT
+from infra.paths import ROOT
 from model.artifact import zip_bytes
 
 RUNTIME = (3, 13)

@@ -17,7 +17,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from infra.local import ROOT
+from infra.paths import ROOT
 from model import manifest as manifest_io
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from infra.local import ROOT
+from infra.paths import ROOT
 
 
 def layer_name(cloudformation: Any, stack: str) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 from samcli.yamlhelper import yaml_parse
 from samtranslator.translator.transform import transform
 
-from infra.local import ROOT
+from infra.paths import ROOT
 
 
 class NoManagedPolicies:

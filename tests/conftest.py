@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 
 from handler.settings import get_settings
-from infra.events import LocalContext
-from infra.local import ROOT, free_port
+from infra.paths import ROOT
+from local.events import LocalContext
+from local.ports import free_port
 from model.predictor import Predictor
 from tests.support import Answer
 from training import cli, data

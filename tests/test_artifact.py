@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import threadpoolctl
 
-from infra.local import ROOT
+from infra.paths import ROOT
 from model import artifact
 from model import manifest as manifest_io
 from model.errors import (

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.events import event
+from local.events import event
 from tests.support import Answer, body_with_literal
 
 Invoke = Callable[[dict[str, Any]], Answer]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.local import ROOT
+from infra.paths import ROOT
 
 playwright = pytest.importorskip("playwright.sync_api")
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from infra import build
-from infra.events import event
-from infra.lambda_layout import Layout, from_sam_build, sizes
-from infra.local import ROOT
+from infra.paths import ROOT
+from local.events import event
+from local.lambda_layout import Layout, from_sam_build, sizes
 
 pytestmark = pytest.mark.integration
 MB = 1_000_000

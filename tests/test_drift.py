@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from benchmarks import drift as drill
-from infra.events import event
-from infra.local import ROOT
+from infra.paths import ROOT
+from local.events import event
 from model.artifact import load
 from model.drift import DriftWindow, Results, decile_edges
 from model.predictor import Predictor
@@ -88,7 +88,7 @@ def test_window_counts_histogram_and_psi() -> None:
 SCRIPT = """
 import json, sys
 from handler.lambda_function import handler
-from infra.events import LocalContext
+from local.events import LocalContext
 for i, line in enumerate(sys.stdin):
     sys.stdout.write(f"=== request {i}\\n"); sys.stdout.flush()
     out = handler(json.loads(line), LocalContext())

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.emulator import running
-from infra.events import event
+from local.emulator import running
+from local.events import event
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ import pytest
 
 from handler.schemas import BatchResponse, ErrorResponse, PredictionOut, PredictResponse
 from handler.schemas import Violation as ViolationOut
-from infra.events import EVENTS, LocalContext, event
+from local.events import EVENTS, LocalContext, event
 from model.errors import Violation
 from model.predictor import Predictor
 from model.schema import FEATURE_NAMES

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from handler.limits import MAX_ERROR_BYTES, MAX_VIOLATIONS
-from infra.events import LocalContext, event
-from infra.local import ROOT
+from infra.paths import ROOT
+from local.events import LocalContext, event
 from model.schema import FEATURE_NAMES
 from tests.support import body_with_literal
 
@@ -228,7 +228,7 @@ def test_event_logging_never_writes_the_body(artifact_dir: Any, examples: Exampl
     script = (
         "import json, sys\n"
         "from handler.lambda_function import handler\n"
-        "from infra.events import LocalContext\n"
+        "from local.events import LocalContext\n"
         "out = handler(json.loads(sys.stdin.read()), LocalContext())\n"
         "assert out['statusCode'] == 200\n"
     )

@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.events import event
-from infra.local import ROOT
+from infra.paths import ROOT
+from local.events import event
 
 SCRIPT = """
 import json, sys
 from handler.lambda_function import handler
-from infra.events import LocalContext
+from local.events import LocalContext
 if sys.argv[1] == "break":
     from model.predictor import Predictor
     def broken(self, *args, **kwargs):

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Route
 
 from handler.settings import ENVIRONMENT
-from infra.local import ROOT
+from infra.paths import ROOT
 
 README = (ROOT / "README.md").read_text()
 BENCHMARKS = (ROOT / "BENCHMARKS.md").read_text()

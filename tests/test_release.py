@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from infra import pretraffic
-from infra.emulator import running
-from infra.events import LocalContext
+from local.emulator import running
+from local.events import LocalContext
 from model import artifact
 from model import manifest as manifest_io
 from model.manifest import Release

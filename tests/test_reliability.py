@@ -15,9 +15,9 @@ import httpx
 import numpy as np
 import pytest
 
-from infra.emulator import running
-from infra.events import event
-from infra.local import ROOT
+from infra.paths import ROOT
+from local.emulator import running
+from local.events import event
 from model import artifact
 
 pytestmark = pytest.mark.integration

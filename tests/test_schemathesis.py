@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.local import ROOT
+from infra.paths import ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from benchmarks import drift
 from handler import routes, v2
 from handler.limits import largest_batch
-from infra.local import ROOT
+from infra.paths import ROOT
 from model.predictor import Predictor
 
 pytestmark = pytest.mark.integration

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from handler.limits import MAX_ERROR_BYTES
-from infra.emulator import running
-from infra.events import LocalContext, event
-from infra.local import ROOT
+from infra.paths import ROOT
+from local.emulator import running
+from local.events import LocalContext, event
 from model.predictor import Predictor
 from model.schema import FEATURE_NAMES
 from tests.support import Answer

@@ -4,7 +4,7 @@ The emulator binary ships inside the aws-sam-cli wheel; `awslambdaric` is the ru
 Lambda's managed Python runtime uses. Layers are laid out as Lambda does: their `python/` folders on
 PYTHONPATH stand in for /opt/python, and MODEL_DIR points at the model layer's folder.
 
-    python -m infra.emulator EVENT.json [--model DIR] [--code DIR] [--layer DIR ...]
+    python -m local.emulator EVENT.json [--model DIR] [--code DIR] [--layer DIR ...]
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.local import ROOT, free_port
+from infra.paths import ROOT
+from local.ports import free_port
 
 HANDLER = "handler.lambda_function.handler"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"

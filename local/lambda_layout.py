@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.build import tree_size
-from infra.emulator import HANDLER, Emulator, running
+from local.emulator import HANDLER, Emulator, running
 
 RUNTIME_CLIENT = "awslambdaric==4.2.2"
 

@@ -2,7 +2,7 @@
 
 `events/base/` holds `sam local generate-event apigateway aws-proxy` (REST, v1) and
 `... http-api-proxy` (HTTP API, v2) output unchanged; `event()` fills in method, path, headers and
-body. `python -m infra.events --model DIR` rewrites the sample events in `events/`, one per route.
+body. `python -m local.events --model DIR` rewrites the sample events in `events/`, one per route.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from infra.local import ROOT
+from infra.paths import ROOT
 from model import manifest as manifest_io
 from model.schema import FEATURE_NAMES
 

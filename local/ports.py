@@ -1,11 +1,8 @@
-"""What the tools, tests and benchmarks that run from a checkout share: the repository root, a free port."""
+"""Ports on loopback for the servers that local runs, tests and benchmarks start."""
 
 from __future__ import annotations
 
 import socket
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:

@@ -1,0 +1,1 @@
+"""Running the function on this machine as Lambda would: API Gateway events, the emulator, the layout."""
