@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
@@ -15,20 +13,10 @@ from handler.limits import LARGEST_BATCH, MAX_ANSWER_BYTES, largest_batch, large
 from handler.middleware import BodyGuard, JsonHeaders
 from handler.openapi import ClassifierAPI
 from handler.page import Page
-from handler.schemas import ErrorResponse
 from handler.settings import Settings, SettingsError
 from model.drift import DriftWindow
 from model.predictor import Predictor
 from model.schema import DISCLAIMER
-
-ERROR_STATUSES = {
-    400: "malformed JSON",
-    404: "no such route",
-    405: "method not allowed on this route",
-    413: "body over the size limit (checked before parsing)",
-    415: "content type other than application/json",
-    422: "validation failed: each violation names the field, the rule and the value",
-}
 
 
 def check_batch_limit(settings: Settings, predictor: Predictor) -> None:
@@ -45,9 +33,6 @@ def check_batch_limit(settings: Settings, predictor: Predictor) -> None:
 def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     """The app for these settings and this model; SettingsError if they cannot work together."""
     check_batch_limit(settings, predictor)
-    error_docs: dict[int | str, dict[str, Any]] = {
-        status: {"model": ErrorResponse, "description": text} for status, text in ERROR_STATUSES.items()
-    }
     app = ClassifierAPI(
         manifest=predictor.manifest,
         max_batch_size=settings.max_batch_size,
@@ -60,7 +45,6 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
             f"exact per-feature Shapley values in log-odds. Batches hold at most {settings.max_batch_size} records; "
             f"bodies at most {settings.max_body_bytes} bytes."
         ),
-        responses=error_docs,
         docs_url=None,  # served by handler.routes from the function itself
         redoc_url=None,
     )

@@ -1,7 +1,10 @@
-"""The OpenAPI document, completed with what only the loaded model knows.
+"""The OpenAPI document, completed when first asked for: answers' models, errors, and what only the model knows.
 
-The request models are static; this adds each feature's training range and a real example row,
-the operating points and alpha levels the artifact defines, and the batch limit.
+The routes declare no response models (each would cost a cold start a schema build, twice in this
+FastAPI): a route names its answer's model with `success(...)`, and this adds the models, every
+error status each route can answer with the error shape of its protocol, each feature's training
+range and a real example row, the operating points and alpha levels the artifact defines, and the
+batch limit.
 """
 
 from __future__ import annotations
@@ -10,9 +13,62 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.models import OpenAPI
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
+from handler.v2 import V2_ERROR_STATUSES, is_v2
 from model.manifest import Manifest
+
+REF = "#/components/schemas/{model}"
+ERROR_STATUSES = {
+    400: "malformed JSON",
+    404: "no such route",
+    405: "method not allowed on this route",
+    413: "body over the size limit (checked before parsing)",
+    415: "content type other than application/json",
+    422: "validation failed: each violation names the field, the rule and the value",
+}
+# FastAPI's own 422 documentation, which our ErrorResponse replaces on every route.
+FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def success(model: str) -> dict[str, Any]:
+    """A route's `openapi_extra`: its 200 answer is `model` (a class of handler.responses)."""
+    return {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": REF.format(model=model)}}}}}}
+
+
+def _json_content(model: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": REF.format(model=model)}}}
+
+
+def add_errors(schema: dict[str, Any]) -> None:
+    """Every operation's error answers: the Open Inference Protocol's shape under /v2, ours elsewhere."""
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            errors = {status: (text, "ErrorResponse") for status, text in ERROR_STATUSES.items()}
+            if is_v2(path):
+                errors.update({status: (text, "ErrorOut") for status, text in V2_ERROR_STATUSES.items()})
+            responses = operation["responses"]
+            operation["responses"] = {
+                "200": responses["200"],
+                **{
+                    str(status): {"description": text, "content": _json_content(model)}
+                    for status, (text, model) in sorted(errors.items())
+                },
+            }
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in FASTAPI_VALIDATION_SCHEMAS:
+        components.pop(name, None)
+
+
+def add_models(schema: dict[str, Any], models: Sequence[type[BaseModel]]) -> None:
+    """The answers' models into the document's components, in FastAPI's order (by name)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    inputs: list[tuple[Any, JsonSchemaMode, Any]] = [(m, "serialization", m.__pydantic_core_schema__) for m in models]
+    _, definitions = GenerateJsonSchema(ref_template=REF).generate_definitions(inputs=inputs)  # as FastAPI does
+    components.update(definitions)
+    schema["components"]["schemas"] = dict(sorted(components.items()))
 
 
 def complete(schema: dict[str, Any], manifest: Manifest, max_batch_size: int) -> None:
@@ -54,11 +110,18 @@ class ClassifierAPI(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
+            from handler import responses  # documentation only: never built at init
+
             schema = super().openapi()
+            add_errors(schema)
+            add_models(schema, responses.DOCUMENTED)
+            # FastAPI's own normal form of the document, as if the routes had declared the models
+            schema = OpenAPI(**schema).model_dump(by_alias=True, exclude_none=True)
             complete(schema, self._manifest, self._max_batch_size)
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for model in self._extra_models:  # bodies a route reads itself, documented all the same
-                document = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                document = model.model_json_schema(ref_template=REF)
                 components.update(document.pop("$defs", {}))
                 components[model.__name__] = document
-        return super().openapi()
+            self.openapi_schema = schema
+        return self.openapi_schema

@@ -14,7 +14,8 @@ from handler.deps import AppState, Asked, StateDep, StrictJSONRoute, predictions
 from handler.errors import error_response, shorten_text
 from handler.limits import MAX_ECHO_CHARS
 from handler.observability import record_validation_error
-from handler.schemas import BatchRequest, BatchResponse, FeatureRecord, Health, Options, PredictRequest, PredictResponse
+from handler.openapi import success
+from handler.schemas import BatchRequest, FeatureRecord, Options, PredictRequest
 from model.errors import Violation
 from model.predictor import Predictions
 from model.schema import DISCLAIMER, FEATURE_NAMES
@@ -31,7 +32,7 @@ def _predict(state: AppState, records: Sequence[FeatureRecord], options: Options
     "/predict",
     summary="Classify one record",
     response_class=JSONResponse,
-    responses={200: {"model": PredictResponse, "description": "Successful Response"}},
+    openapi_extra=success("PredictResponse"),
 )
 async def predict(body: PredictRequest, state: StateDep) -> JSONResponse:
     [p] = _predict(state, [body.features], body, "features.")
@@ -42,7 +43,7 @@ async def predict(body: PredictRequest, state: StateDep) -> JSONResponse:
     "/predict/batch",
     summary="Classify a batch of records",
     response_class=JSONResponse,
-    responses={200: {"model": BatchResponse, "description": "Successful Response"}},
+    openapi_extra=success("BatchResponse"),
 )
 async def predict_batch(body: BatchRequest, state: StateDep) -> JSONResponse:
     limit, count = state.settings.max_batch_size, len(body.instances)
@@ -61,9 +62,9 @@ async def predict_batch(body: BatchRequest, state: StateDep) -> JSONResponse:
     )
 
 
-@router.get("/health", response_model=Health, summary="Liveness and model version")
-async def health(state: StateDep) -> Health:
-    return Health(status="ok", model_loaded=True, model_version=state.predictor.version)
+@router.get("/health", summary="Liveness and model version", response_model=None, openapi_extra=success("Health"))
+async def health(state: StateDep) -> dict[str, Any]:
+    return {"status": "ok", "model_loaded": True, "model_version": state.predictor.version, "disclaimer": DISCLAIMER}
 
 
 @router.get("/model", summary="The model card and feature schema")

@@ -1,14 +1,15 @@
-"""Request and response models. Only the feature record is generated, from the feature schema.
+"""Request models. Only the feature record is generated, from the feature schema.
 
-What depends on the loaded model (training ranges, examples, the allowed options, the batch limit)
-is added to the OpenAPI document by `handler.openapi`.
+The response models, which only document answers, live in `handler.responses`; what depends on the
+loaded model (training ranges, examples, the allowed options, the batch limit) is added to the
+OpenAPI document by `handler.openapi`.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -24,79 +25,9 @@ from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from handler.errors import shorten_text
 from handler.limits import LARGEST_BATCH, MAX_BAD_RECORDS, MAX_ECHO_CHARS
-from model.schema import DISCLAIMER, FEATURE_NAMES, FEATURES, Feature
+from model.schema import FEATURE_NAMES, FEATURES, Feature
 
 FEATURE_NAME_SET = frozenset(FEATURE_NAMES)
-
-
-class Violation(BaseModel):
-    field: str = Field(description="dotted path of the offending field, e.g. features.radius_mean")
-    rule: str = Field(description="the rule broken, e.g. non_negative, finite, type, required, known_feature")
-    value: Any = Field(description="the offending value (long values are shortened)")
-    message: str
-
-
-class ErrorBody(BaseModel):
-    status: int
-    title: str
-    detail: str
-    violations: list[Violation] = Field([], description="at most 20; the rest are counted in truncated")
-    truncated: int = Field(0, description="violations found but not listed, so that the answer stays small")
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorBody
-    disclaimer: str = DISCLAIMER
-
-
-class TopFeature(BaseModel):
-    feature: str
-    value: float = Field(description="the input value")
-    contribution: float = Field(description="Shapley value in calibrated log-odds")
-    direction: Literal["malignant", "benign"]
-
-
-class ExplanationOut(BaseModel):
-    base_value: float = Field(description="expected log-odds over the background rows")
-    log_odds: float = Field(description="base_value + sum(contributions): the log-odds of probability_malignant")
-    contributions: dict[str, float] = Field(description="one exact Shapley value per feature, in log-odds")
-    top: list[TopFeature]
-
-
-class PredictionOut(BaseModel):
-    label: Literal["benign", "malignant"]
-    probability_malignant: float = Field(description="calibrated probability of malignancy")
-    confidence: float = Field(description="calibrated probability of the returned label")
-    log_odds: float
-    operating_point: str
-    threshold: float = Field(description="malignant when probability_malignant >= threshold")
-    alpha: float = Field(description="conformal miscoverage level of prediction_set")
-    prediction_set: list[Literal["benign", "malignant"]]
-    indeterminate: bool = Field(description="the conformal set does not hold exactly one label")
-    out_of_distribution: bool
-    ood_distance: float
-    ood_threshold: float
-    warnings: list[str]
-    explanation: ExplanationOut | None = None
-
-
-class PredictResponse(PredictionOut):
-    model_version: str
-    disclaimer: str = DISCLAIMER
-
-
-class BatchResponse(BaseModel):
-    predictions: list[PredictionOut]
-    count: int
-    model_version: str
-    disclaimer: str = DISCLAIMER
-
-
-class Health(BaseModel):
-    status: Literal["ok"]
-    model_loaded: bool
-    model_version: str
-    disclaimer: str = DISCLAIMER
 
 
 def _feature_field(feature: Feature) -> Any:

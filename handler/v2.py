@@ -224,19 +224,15 @@ class ErrorOut(BaseModel):
     error: str
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut, "description": text}
-    for status, text in (
-        (400, "malformed request, or an input that breaks a rule (named with input, row, feature, rule, value)"),
-        (404, "no such route, or an unknown model name or version (the answer names what exists)"),
-        (405, "method not allowed on this route"),
-        (413, "body over the size limit"),
-        (415, "a content type other than application/json (none is accepted)"),
-    )
+# Documented on every V2 route by handler.openapi, answered {"error": ...} (ErrorOut).
+V2_ERROR_STATUSES = {
+    400: "malformed request, or an input that breaks a rule (named with input, row, feature, rule, value)",
+    404: "no such route, or an unknown model name or version (the answer names what exists)",
+    405: "method not allowed on this route",
+    413: "body over the size limit",
+    415: "a content type other than application/json (none is accepted)",
 }
-router = APIRouter(
-    route_class=StrictJSONRoute, prefix=V2_PREFIX, tags=["Open Inference Protocol (V2)"], responses=ERRORS
-)
+router = APIRouter(route_class=StrictJSONRoute, prefix=V2_PREFIX, tags=["Open Inference Protocol (V2)"])
 NameParam = Annotated[str, Path(description="the model's name (MODEL_NAME, default wdbc)")]
 VersionParam = Annotated[str, Path(description="the model version (the artifact's content hash)")]
 

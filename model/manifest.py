@@ -1,4 +1,4 @@
-"""`manifest.json` as typed, frozen values: the one definition of its shape, read and written here.
+"""`manifest.json` as typed, immutable values: the one definition of its shape, read and written here.
 
 `parse` checks every field for presence and type, and a failure names its dotted path, what was
 expected and what was found; `document` writes the same values back as JSON-ready data, so that
@@ -9,8 +9,7 @@ the pre-traffic hook, deployed without numpy, reads the golden examples through 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from model.errors import ManifestError
 
@@ -20,8 +19,7 @@ ARRAYS_FILE = "model.npz"  # the arrays whose checksum the manifest holds
 CARD_FILE = "MODEL_CARD.md"
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(NamedTuple):
     """A cross-validated figure: mean and SD over `n` outer folds."""
 
     mean: float
@@ -32,8 +30,7 @@ class Summary:
         return {"mean": self.mean, "std": self.std, "n": self.n}
 
 
-@dataclass(frozen=True)
-class FeatureSpec:
+class FeatureSpec(NamedTuple):
     name: str
     description: str
     unit: str
@@ -42,16 +39,14 @@ class FeatureSpec:
     training_max: float
 
 
-@dataclass(frozen=True)
-class Example:
+class Example(NamedTuple):
     """A real training row, used by the docs, the page and the release checks."""
 
     id: str
     features: Mapping[str, float]
 
 
-@dataclass(frozen=True)
-class Golden:
+class Golden(NamedTuple):
     """What the model answers for one example at one operating point; every release must reproduce it."""
 
     example: str
@@ -61,8 +56,7 @@ class Golden:
     log_odds: float
 
 
-@dataclass(frozen=True)
-class Calibration:
+class Calibration(NamedTuple):
     """Calibrated log-odds = slope * margin + offset."""
 
     method: str
@@ -70,8 +64,7 @@ class Calibration:
     offset: float
 
 
-@dataclass(frozen=True)
-class ModelSpec:
+class ModelSpec(NamedTuple):
     family: str
     title: str
     kind: str  # "rbf" or "linear": which margin model the arrays hold
@@ -82,8 +75,7 @@ class ModelSpec:
     gamma: float | None = None  # RBF only
 
 
-@dataclass(frozen=True)
-class OperatingPoint:
+class OperatingPoint(NamedTuple):
     name: str
     threshold: float
     target: str
@@ -91,22 +83,19 @@ class OperatingPoint:
     cv_specificity: Summary
 
 
-@dataclass(frozen=True)
-class ConformalLevel:
+class ConformalLevel(NamedTuple):
     alpha: float
     malignant_if_p_at_least: float
     benign_if_p_at_most: float
     cv: Mapping[str, Summary]  # coverage_malignant, coverage_benign, indeterminate
 
 
-@dataclass(frozen=True)
-class Conformal:
+class Conformal(NamedTuple):
     method: str
     levels: tuple[ConformalLevel, ...]
 
 
-@dataclass(frozen=True)
-class OutOfDistribution:
+class OutOfDistribution(NamedTuple):
     method: str
     threshold: float
     range_threshold: float
@@ -114,21 +103,18 @@ class OutOfDistribution:
     cv: Mapping[str, Summary]  # false_flag_rate and detection rates, measured in the outer folds
 
 
-@dataclass(frozen=True)
-class MetricsSummary:
+class MetricsSummary(NamedTuple):
     protocol: str
     scores: Mapping[str, Summary]  # accuracy, auc, sensitivity, specificity, brier, log_loss, ece
 
 
-@dataclass(frozen=True)
-class ExplanationSpec:
+class ExplanationSpec(NamedTuple):
     method: str
     background: str
     background_size: int
 
 
-@dataclass(frozen=True)
-class DataSpec:
+class DataSpec(NamedTuple):
     source: str
     n_rows: int
     n_malignant: int
@@ -136,15 +122,13 @@ class DataSpec:
     sha256: str
 
 
-@dataclass(frozen=True)
-class TrainingSpec:
+class TrainingSpec(NamedTuple):
     profile: str
     seed: int
     selection_rule: str
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(NamedTuple):
     format_version: int
     model_version: str  # content hash; empty until the artifact is written
     disclaimer: str
@@ -164,8 +148,7 @@ class Manifest:
     files: Mapping[str, str]  # file name -> sha256; empty until the artifact is written
 
 
-@dataclass(frozen=True)
-class Release:
+class Release(NamedTuple):
     """What a release check needs, read from a manifest or from the public card alike."""
 
     model_version: str

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 
 import joblib
@@ -56,7 +55,7 @@ def golden(predictor: Predictor, examples: Mapping[str, Example]) -> tuple[Golde
 def _write_files(result: TrainingResult, directory: Path) -> str:
     """Every file of the artifact into `directory`; returns the model version."""
     manifest = artifact.write(directory, build_manifest(result), result.arrays)
-    manifest = replace(manifest, golden=golden(Predictor.load(directory), manifest.examples))
+    manifest = manifest._replace(golden=golden(Predictor.load(directory), manifest.examples))
     manifest = artifact.write(directory, manifest, result.arrays)
     predictor = Predictor.load(directory)
     x, y = result.dataset.x, result.dataset.y.astype(np.float64)

@@ -1,0 +1,89 @@
+"""Response models: what the OpenAPI document says each answer holds.
+
+Documentation only: the routes answer with JSON built from the core's results, and a test checks
+that every real answer validates against its model and dumps back to the same JSON. Imported when
+the OpenAPI document is first asked for, never at init: building them costs a cold start time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from handler.v2 import ErrorOut
+from model.schema import DISCLAIMER
+
+
+class Violation(BaseModel):
+    field: str = Field(description="dotted path of the offending field, e.g. features.radius_mean")
+    rule: str = Field(description="the rule broken, e.g. non_negative, finite, type, required, known_feature")
+    value: Any = Field(description="the offending value (long values are shortened)")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    status: int
+    title: str
+    detail: str
+    violations: list[Violation] = Field([], description="at most 20; the rest are counted in truncated")
+    truncated: int = Field(0, description="violations found but not listed, so that the answer stays small")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+    disclaimer: str = DISCLAIMER
+
+
+class TopFeature(BaseModel):
+    feature: str
+    value: float = Field(description="the input value")
+    contribution: float = Field(description="Shapley value in calibrated log-odds")
+    direction: Literal["malignant", "benign"]
+
+
+class ExplanationOut(BaseModel):
+    base_value: float = Field(description="expected log-odds over the background rows")
+    log_odds: float = Field(description="base_value + sum(contributions): the log-odds of probability_malignant")
+    contributions: dict[str, float] = Field(description="one exact Shapley value per feature, in log-odds")
+    top: list[TopFeature]
+
+
+class PredictionOut(BaseModel):
+    label: Literal["benign", "malignant"]
+    probability_malignant: float = Field(description="calibrated probability of malignancy")
+    confidence: float = Field(description="calibrated probability of the returned label")
+    log_odds: float
+    operating_point: str
+    threshold: float = Field(description="malignant when probability_malignant >= threshold")
+    alpha: float = Field(description="conformal miscoverage level of prediction_set")
+    prediction_set: list[Literal["benign", "malignant"]]
+    indeterminate: bool = Field(description="the conformal set does not hold exactly one label")
+    out_of_distribution: bool
+    ood_distance: float
+    ood_threshold: float
+    warnings: list[str]
+    explanation: ExplanationOut | None = None
+
+
+class PredictResponse(PredictionOut):
+    model_version: str
+    disclaimer: str = DISCLAIMER
+
+
+class BatchResponse(BaseModel):
+    predictions: list[PredictionOut]
+    count: int
+    model_version: str
+    disclaimer: str = DISCLAIMER
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    model_loaded: bool
+    model_version: str
+    disclaimer: str = DISCLAIMER
+
+
+# Every model a route's answer is documented with (routes name them with handler.openapi.success).
+DOCUMENTED: tuple[type[BaseModel], ...] = (PredictResponse, BatchResponse, Health, ErrorResponse, ErrorOut)
