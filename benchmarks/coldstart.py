@@ -1,12 +1,16 @@
-"""Cold start under the Lambda Runtime Interface Emulator: our build against the conventional stack.
+"""Cold start under the Lambda Runtime Interface Emulator: ours against the import floor and the conventional stack.
 
     python -m benchmarks.coldstart --model artifacts/model [--runs 5] [--work build/bench] [--json FILE]
 
 Builds, in one run and from the same training output: our function and layers (with and without
-precompiled bytecode) and the conventional stack (FastAPI + Mangum + Powertools + the joblib
-scikit-learn pipeline, as SAM's python builder leaves it: no bytecode; and precompiled, for
-fairness). Each variant starts a fresh emulator on a bare Python 3.13 and answers one real API
-Gateway event; the runs are interleaved so that machine noise falls on all variants alike.
+precompiled bytecode); the import floor (numpy + FastAPI + Mangum + Powertools with one route, no
+model, no work, on our dependencies layer: no function on this stack starts faster); and the
+conventional stack (FastAPI + Mangum + Powertools + the joblib scikit-learn pipeline, as SAM's
+python builder leaves it: no bytecode; and precompiled, for fairness). Each variant starts a fresh
+emulator on a bare Python 3.13 and answers one real API Gateway event; the runs are interleaved so
+that machine noise falls on all variants alike. Then ours runs again at LOG_LEVEL=DEBUG, where the
+function writes how long each phase of its init took (imports, artifact load, answer size, app
+creation, first request).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from local.lambda_layout import Layout, base_interpreter, runtime_client
 from model import artifact
 
 CONVENTIONAL = Path(__file__).resolve().parent / "conventional"
+FLOOR = Path(__file__).resolve().parent / "floor"
+VARIANTS = ("ours", "floor", "ours_no_bytecode", "conventional", "conventional_bytecode")
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,25 @@ def _without_bytecode(source: Path, target: Path) -> Path:
     return target
 
 
+def _function_of(source: Path, target: Path, core: tuple[str, ...] = ()) -> Path:
+    """A one-module function (with the named files of model/ beside it), precompiled."""
+    shutil.rmtree(target, ignore_errors=True)
+    (target / "model" if core else target).mkdir(parents=True)
+    shutil.copy2(source, target / "lambda_function.py")
+    for name in core:
+        shutil.copy2(ROOT / "model" / name, target / "model" / name)
+    build.compile_tree(target)
+    return target
+
+
+def _sizes(work: Path, name: str, function: Path, deps: Path, model: Path) -> dict[str, int]:
+    parts = (function, deps, model)
+    sizes = dict(zip(("function", "dependencies_layer", "model_layer"), map(build.tree_size, parts), strict=True))
+    sizes["zipped"] = sum(build.zip_tree(d, work / "zips" / f"{name}-{i}.zip") for i, d in enumerate(parts))
+    sizes["unzipped"] = sizes["function"] + sizes["dependencies_layer"] + sizes["model_layer"]
+    return sizes
+
+
 def prepare(model: Path, work: Path) -> tuple[list[Variant], dict[str, dict[str, int]]]:
     work.mkdir(parents=True, exist_ok=True)
     client = runtime_client(work / "runtime-client")
@@ -51,13 +76,11 @@ def prepare(model: Path, work: Path) -> tuple[list[Variant], dict[str, dict[str,
     build.build_function(ours_fn)
     build.build_deps(ours_deps, "x86_64")
     package.package(model, ours_model)
-    base_fn, base_deps, base_model = work / "conv" / "function", work / "conv" / "deps", work / "conv" / "model"
-    shutil.rmtree(base_fn, ignore_errors=True)
-    (base_fn / "model").mkdir(parents=True)
-    shutil.copy2(CONVENTIONAL / "lambda_function.py", base_fn / "lambda_function.py")
-    for name in ("__init__.py", "schema.py"):
-        shutil.copy2(ROOT / "model" / name, base_fn / "model" / name)
-    build.compile_tree(base_fn)
+    floor_fn = _function_of(FLOOR / "lambda_function.py", work / "floor" / "function")
+    base_fn = _function_of(
+        CONVENTIONAL / "lambda_function.py", work / "conv" / "function", ("__init__.py", "schema.py")
+    )
+    base_deps, base_model = work / "conv" / "deps", work / "conv" / "model"
     # As SAM's python builder would leave it: test suites included (bytecode is removed below).
     build.build_deps(base_deps, "x86_64", requirements=CONVENTIONAL / "requirements.txt", strip_tests=False)
     base_model.mkdir(parents=True, exist_ok=True)
@@ -67,43 +90,22 @@ def prepare(model: Path, work: Path) -> tuple[list[Variant], dict[str, dict[str,
     ours_deps_plain = _without_bytecode(ours_deps, work / "ours" / "deps-nopyc")
     base_fn_plain = _without_bytecode(base_fn, work / "conv" / "function-nopyc")
     base_deps_plain = _without_bytecode(base_deps, work / "conv" / "deps-nopyc")
-    ours_handler, base_handler, python = HANDLER, "lambda_function.handler", base_interpreter()
+    python, base_handler = base_interpreter(), "lambda_function.handler"
+
+    def layout(function: Path, deps: Path, model_dir: Path, handler: str = HANDLER) -> Layout:
+        return Layout(python, function, (deps / "python", client), model_dir, handler)
+
     variants = [
-        Variant("ours", Layout(python, ours_fn, (ours_deps / "python", client), ours_model / "model", ours_handler)),
-        Variant(
-            "ours_no_bytecode",
-            Layout(python, ours_fn_plain, (ours_deps_plain / "python", client), ours_model / "model", ours_handler),
-        ),
-        Variant(
-            "conventional",
-            Layout(python, base_fn_plain, (base_deps_plain / "python", client), base_model, base_handler),
-        ),
-        Variant(
-            "conventional_bytecode", Layout(python, base_fn, (base_deps / "python", client), base_model, base_handler)
-        ),
+        Variant("ours", layout(ours_fn, ours_deps, ours_model / "model")),
+        Variant("floor", layout(floor_fn, ours_deps, ours_model / "model", base_handler)),
+        Variant("ours_no_bytecode", layout(ours_fn_plain, ours_deps_plain, ours_model / "model")),
+        Variant("conventional", layout(base_fn_plain, base_deps_plain, base_model, base_handler)),
+        Variant("conventional_bytecode", layout(base_fn, base_deps, base_model, base_handler)),
     ]
     sizes = {
-        "ours": {
-            "function": build.tree_size(ours_fn),
-            "dependencies_layer": build.tree_size(ours_deps),
-            "model_layer": build.tree_size(ours_model),
-            "zipped": sum(
-                build.zip_tree(d, work / "zips" / f"ours-{i}.zip")
-                for i, d in enumerate((ours_fn, ours_deps, ours_model))
-            ),
-        },
-        "conventional": {
-            "function": build.tree_size(base_fn_plain),
-            "dependencies_layer": build.tree_size(base_deps_plain),
-            "model_layer": build.tree_size(base_model),
-            "zipped": sum(
-                build.zip_tree(d, work / "zips" / f"conv-{i}.zip")
-                for i, d in enumerate((base_fn_plain, base_deps_plain, base_model))
-            ),
-        },
+        "ours": _sizes(work, "ours", ours_fn, ours_deps, ours_model),
+        "conventional": _sizes(work, "conv", base_fn_plain, base_deps_plain, base_model),
     }
-    for entry in sizes.values():
-        entry["unzipped"] = entry["function"] + entry["dependencies_layer"] + entry["model_layer"]
     return variants, sizes
 
 
@@ -133,12 +135,44 @@ def warm_billed_ms(variant: Variant, request: dict[str, Any], log_dir: Path, cal
     }
 
 
+def init_phases(variant: Variant, request: dict[str, Any], log_dir: Path, runs: int) -> dict[str, float]:
+    """Median milliseconds of each init phase, as the function itself reports them at LOG_LEVEL=DEBUG."""
+    found: list[dict[str, float]] = []
+    for run in range(runs):
+        log_path = log_dir / f"{variant.name}-phases-{run}.log"
+        with variant.layout.start(log_path, env={"LOG_LEVEL": "DEBUG"}) as emulator:
+            emulator.invoke(request)
+            lines = emulator.log().splitlines()
+        found += [json.loads(line)["init_phases_ms"] for line in lines if '"init_phases_ms"' in line]
+    if not found:
+        raise RuntimeError(f"{variant.name} wrote no init phases; see {log_dir}")
+    return {phase: statistics.median(f[phase] for f in found) for phase in found[0]}
+
+
 def summarise(samples: list[dict[str, float]]) -> dict[str, Any]:
     out: dict[str, Any] = {"runs": len(samples)}
     for key in samples[0]:
         values = [s[key] for s in samples]
         out[key] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
     return out
+
+
+def report(results: dict[str, Any]) -> str:
+    """The table printed on screen."""
+    lines = [f"{'variant':<24}{'wall s':>16}{'init ms':>18}{'cpu s':>8}{'peak MB':>9}"]
+    for name in VARIANTS:
+        r = results[name]
+        wall = f"{r['wall_s']['median']:.3f} ({r['wall_s']['min']:.2f}-{r['wall_s']['max']:.2f})"
+        init = f"{r['init_ms']['median']:.0f} ({r['init_ms']['min']:.0f}-{r['init_ms']['max']:.0f})"
+        lines.append(f"{name:<24}{wall:>16}{init:>18}{r['cpu_s']['median']:>8.2f}{r['peak_rss_mb']['median']:>9.1f}")
+    lines.append(f"ours / import floor (wall, median): {results['ratio_ours_to_floor']:.3f}")
+    lines.append(f"ours / conventional (wall, median): {results['ratio_ours_to_conventional']:.2f}")
+    lines.append(
+        "init phases of ours (ms, median): " + ", ".join(f"{k} {v:.1f}" for k, v in results["phases_ms"].items())
+    )
+    for name, s in results["sizes_bytes"].items():
+        lines.append(f"{name}: {s['unzipped'] / 1e6:.1f} MB unzipped, {s['zipped'] / 1e6:.1f} MB zipped")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,23 +190,14 @@ def main(argv: list[str] | None = None) -> int:
         for variant in variants:
             samples[variant.name].append(cold_start(variant, request, args.work))
     results: dict[str, Any] = {name: summarise(s) for name, s in samples.items()}
-    ours, conventional = results["ours"]["wall_s"]["median"], results["conventional"]["wall_s"]["median"]
-    results["ratio_ours_to_conventional"] = ours / conventional
+    ours = results["ours"]["wall_s"]["median"]
+    results["ratio_ours_to_floor"] = ours / results["floor"]["wall_s"]["median"]
+    results["ratio_ours_to_conventional"] = ours / results["conventional"]["wall_s"]["median"]
     results["ratio_ours_to_conventional_bytecode"] = ours / results["conventional_bytecode"]["wall_s"]["median"]
+    results["phases_ms"] = init_phases(variants[0], request, args.work, args.runs)
     results["sizes_bytes"] = sizes
     results["warm_under_emulator"] = warm_billed_ms(variants[0], request, args.work)
-    header = f"{'variant':<24}{'wall s':>16}{'init ms':>18}{'cpu s':>8}{'peak MB':>9}\n"
-    sys.stdout.write(header)
-    for name in samples:
-        r = results[name]
-        wall = f"{r['wall_s']['median']:.3f} ({r['wall_s']['min']:.2f}-{r['wall_s']['max']:.2f})"
-        init = f"{r['init_ms']['median']:.0f} ({r['init_ms']['min']:.0f}-{r['init_ms']['max']:.0f})"
-        sys.stdout.write(
-            f"{name:<24}{wall:>16}{init:>18}{r['cpu_s']['median']:>8.2f}{r['peak_rss_mb']['median']:>9.1f}\n"
-        )
-    sys.stdout.write(f"ours / conventional (wall, median): {results['ratio_ours_to_conventional']:.2f}\n")
-    for name, s in sizes.items():
-        sys.stdout.write(f"{name}: {s['unzipped'] / 1e6:.1f} MB unzipped, {s['zipped'] / 1e6:.1f} MB zipped\n")
+    sys.stdout.write(report(results) + "\n")
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

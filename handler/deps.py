@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
@@ -21,13 +20,12 @@ from model.drift import DriftWindow
 from model.predictor import Predictions, Predictor
 
 
-@dataclass(frozen=True)
-class AppState:
+class AppState(NamedTuple):
     """What the routes use, built once at init and kept on the app's state."""
 
     settings: Settings
     predictor: Predictor
-    page: Page
+    page: Callable[[], Page]  # built on the first GET /, not at init
     card: dict[str, Any]
     window: DriftWindow
 
@@ -41,8 +39,7 @@ async def app_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(app_state)]
 
 
-@dataclass(frozen=True)
-class Asked:
+class Asked(NamedTuple):
     """What a request asks of the predictor besides its rows."""
 
     operating_point: str

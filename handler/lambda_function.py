@@ -7,6 +7,7 @@ CRITICAL JSON line naming the problem, rather than leaving a half-working functi
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -14,17 +15,23 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
-from handler.app import create_app
+from handler import IMPORT_STARTED
+from handler.app import check_batch_limit, create_app
 from handler.errors import proxy_error
 from handler.gateway import StagedAPIGateway, StagedHTTPGateway, bad_event, event_problem
-from handler.observability import flush, logger
+from handler.observability import InitPhases, flush, logger
 from handler.settings import SettingsError, get_settings
 from model.errors import ArtifactError
 from model.predictor import Predictor
 
+phases = InitPhases(IMPORT_STARTED)
+phases.mark("imports")
 try:
     settings = get_settings()
     predictor = Predictor.load(settings.model_dir)
+    phases.mark("artifact load")
+    check_batch_limit(settings, predictor)
+    phases.mark("answer size")
     app = create_app(settings, predictor)
 except SettingsError as err:
     logger.critical("a setting is unusable; the function cannot serve", extra={"reason": str(err)})
@@ -34,6 +41,7 @@ except ArtifactError as err:
     raise SystemExit(1) from err
 logger.append_keys(model_version=predictor.version)
 asgi = Mangum(app, lifespan="off", custom_handlers=[StagedHTTPGateway, StagedAPIGateway])
+phases.mark("app creation")
 
 
 _cold = True
@@ -45,9 +53,13 @@ _cold = True
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     global _cold
     cold, _cold = _cold, False
+    started = time.perf_counter()
     try:
         return _answer(event, context)
     finally:
+        if cold:
+            phases.add("first request", (time.perf_counter() - started) * 1e3)
+            phases.write()
         flush(cold)
 
 

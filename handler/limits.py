@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,7 @@ def _worst_rows(predictor: Predictor) -> np.ndarray:
     return np.stack([row, zeros, low])
 
 
+@cache  # init asks twice (the check, then the app's description): computed once per model
 def largest_record_answer(predictor: Predictor) -> int:
     """Bytes one record can add to a batch answer at most: explained, every warning, every float at its longest."""
     longest_point = max(predictor.operating_points, key=len)

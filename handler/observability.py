@@ -9,6 +9,8 @@ broke.
 
 from __future__ import annotations
 
+import time
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
@@ -68,3 +70,23 @@ def flush(cold_start: bool) -> None:
         metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
     if metrics.metric_set:
         metrics.flush_metrics()
+
+
+class InitPhases:
+    """How long each phase of init took (ms), written once, at DEBUG, after the first request."""
+
+    def __init__(self, started: float) -> None:
+        self.last = started
+        self.ms: dict[str, float] = {}
+
+    def mark(self, phase: str) -> None:
+        """End `phase` now; the next phase starts here."""
+        now = time.perf_counter()
+        self.ms[phase] = round((now - self.last) * 1e3, 2)
+        self.last = now
+
+    def add(self, phase: str, milliseconds: float) -> None:
+        self.ms[phase] = round(milliseconds, 2)
+
+    def write(self) -> None:
+        logger.debug("init phases", extra={"init_phases_ms": self.ms})

@@ -9,15 +9,14 @@ batch limit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from fastapi import FastAPI
 from fastapi.openapi.models import OpenAPI
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
-from handler.v2 import V2_ERROR_STATUSES, is_v2
 from model.manifest import Manifest
 
 REF = "#/components/schemas/{model}"
@@ -33,6 +32,14 @@ ERROR_STATUSES = {
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
+class ErrorDocs(NamedTuple):
+    """The errors of the routes whose path `applies`: their statuses and the model of their body."""
+
+    applies: Callable[[str], bool]
+    statuses: Mapping[int, str]
+    model: str
+
+
 def success(model: str) -> dict[str, Any]:
     """A route's `openapi_extra`: its 200 answer is `model` (a class of handler.responses)."""
     return {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": REF.format(model=model)}}}}}}
@@ -42,13 +49,14 @@ def _json_content(model: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": REF.format(model=model)}}}
 
 
-def add_errors(schema: dict[str, Any]) -> None:
-    """Every operation's error answers: the Open Inference Protocol's shape under /v2, ours elsewhere."""
+def add_errors(schema: dict[str, Any], protocols: Sequence[ErrorDocs]) -> None:
+    """Every operation's error answers: ours, or those of the protocol its path belongs to."""
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
             errors = {status: (text, "ErrorResponse") for status, text in ERROR_STATUSES.items()}
-            if is_v2(path):
-                errors.update({status: (text, "ErrorOut") for status, text in V2_ERROR_STATUSES.items()})
+            for protocol in protocols:
+                if protocol.applies(path):
+                    errors.update({status: (text, protocol.model) for status, text in protocol.statuses.items()})
             responses = operation["responses"]
             operation["responses"] = {
                 "200": responses["200"],
@@ -103,17 +111,23 @@ class ClassifierAPI(FastAPI):
     """FastAPI whose OpenAPI document is completed from the loaded model once, when first asked for."""
 
     def __init__(
-        self, manifest: Manifest, max_batch_size: int, extra_models: Sequence[type[BaseModel]] = (), **kwargs: Any
+        self,
+        manifest: Manifest,
+        max_batch_size: int,
+        extra_models: Sequence[type[BaseModel]] = (),
+        protocols: Sequence[ErrorDocs] = (),
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._manifest, self._max_batch_size, self._extra_models = manifest, max_batch_size, extra_models
+        self._protocols = protocols
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
             from handler import responses  # documentation only: never built at init
 
             schema = super().openapi()
-            add_errors(schema)
+            add_errors(schema, self._protocols)
             add_models(schema, responses.DOCUMENTED)
             # FastAPI's own normal form of the document, as if the routes had declared the models
             schema = OpenAPI(**schema).model_dump(by_alias=True, exclude_none=True)

@@ -11,7 +11,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from handler.v2 import ErrorOut
 from model.schema import DISCLAIMER
 
 
@@ -85,5 +84,73 @@ class Health(BaseModel):
     disclaimer: str = DISCLAIMER
 
 
+class ErrorOut(BaseModel):
+    """The protocol's error object."""
+
+    error: str
+
+
+class ServerMetadataResponse(BaseModel):
+    name: str
+    version: str
+    extensions: list[str]
+
+
+class ServerLiveResponse(BaseModel):
+    live: bool
+
+
+class ServerReadyResponse(BaseModel):
+    ready: bool
+
+
+class TensorMetadata(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int] = Field(description="-1 for a dimension of any size")
+    parameters: dict[str, Any] | None = None
+
+
+class ModelMetadataResponse(BaseModel):
+    name: str
+    versions: list[str]
+    platform: str
+    inputs: list[TensorMetadata]
+    outputs: list[TensorMetadata]
+    parameters: dict[str, Any] = Field(description="the disclaimer, the labels, the operating points and alphas")
+
+
+class ModelReadyResponse(BaseModel):
+    name: str
+    ready: bool
+
+
+class TensorOut(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int]
+    data: list[Any] = Field(description="row-major")
+
+
+class InferenceResponse(BaseModel):
+    model_name: str
+    model_version: str
+    id: str | None = None
+    parameters: dict[str, Any] = Field(description="the operating point, its threshold, alpha and the disclaimer")
+    outputs: list[TensorOut]
+
+
 # Every model a route's answer is documented with (routes name them with handler.openapi.success).
-DOCUMENTED: tuple[type[BaseModel], ...] = (PredictResponse, BatchResponse, Health, ErrorResponse, ErrorOut)
+DOCUMENTED: tuple[type[BaseModel], ...] = (
+    PredictResponse,
+    BatchResponse,
+    Health,
+    ErrorResponse,
+    ErrorOut,
+    ServerMetadataResponse,
+    ServerLiveResponse,
+    ServerReadyResponse,
+    ModelMetadataResponse,
+    ModelReadyResponse,
+    InferenceResponse,
+)

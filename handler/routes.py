@@ -74,7 +74,7 @@ async def model_card(state: StateDep) -> dict[str, Any]:
 
 @router.get("/", include_in_schema=False)
 async def index(request: Request, state: StateDep) -> HTMLResponse:
-    page = state.page
+    page = state.page()
     return HTMLResponse(page.render(str(request.scope.get("root_path", ""))), headers=page.headers)
 
 

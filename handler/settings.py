@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 # Every variable read below; template.yaml's Globals sets each of them.
 ENVIRONMENT = (
@@ -57,8 +57,7 @@ def _model_name() -> str:
     return raw
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     model_dir: str
     log_level: str
     max_batch_size: int

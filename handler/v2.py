@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from handler.deps import AppState, Asked, StateDep, StrictJSONRoute, no_duplicate_keys, predictions_for
 from handler.errors import shorten, shorten_text
 from handler.limits import MAX_DETAIL_CHARS, MAX_ECHO_CHARS, MAX_MESSAGE_CHARS
+from handler.openapi import success
 from model.errors import InputError, UnknownOptionError
 from model.predictor import LABELS, Predictions
 from model.schema import DISCLAIMER, FEATURE_NAMES, N_FEATURES
@@ -63,8 +64,9 @@ def v2_error(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"error": shorten_text(detail, MAX_DETAIL_CHARS)}, status_code=status)
 
 
+# The request's models are built when the first request is parsed (defer_build), not at init.
 class TensorIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str
     shape: list[int]
@@ -74,7 +76,7 @@ class TensorIn(BaseModel):
 
 
 class OutputRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str
     parameters: dict[str, Any] | None = None
@@ -83,7 +85,7 @@ class OutputRequest(BaseModel):
 class InferenceRequest(BaseModel):
     """An inference request; `parameters` may set `operating_point`, `alpha` and `content_type`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str | None = None
     parameters: dict[str, Any] | None = None
@@ -218,12 +220,6 @@ def _check_model(state: AppState, name: str, version: str | None) -> None:
         raise V2Error(404, f"unknown {asked}; this server serves model {served!r}, versions [{current!r}]")
 
 
-class ErrorOut(BaseModel):
-    """The protocol's error object."""
-
-    error: str
-
-
 # Documented on every V2 route by handler.openapi, answered {"error": ...} (ErrorOut).
 V2_ERROR_STATUSES = {
     400: "malformed request, or an input that breaks a rule (named with input, row, feature, rule, value)",
@@ -233,21 +229,24 @@ V2_ERROR_STATUSES = {
     415: "a content type other than application/json (none is accepted)",
 }
 router = APIRouter(route_class=StrictJSONRoute, prefix=V2_PREFIX, tags=["Open Inference Protocol (V2)"])
+# Each answer's model is documented by handler.openapi from handler.responses, not built at init.
+METADATA: dict[str, Any] = {"response_model": None, "openapi_extra": success("ModelMetadataResponse")}
+READY: dict[str, Any] = {"response_model": None, "openapi_extra": success("ModelReadyResponse")}
 NameParam = Annotated[str, Path(description="the model's name (MODEL_NAME, default wdbc)")]
 VersionParam = Annotated[str, Path(description="the model version (the artifact's content hash)")]
 
 
-@router.get("", summary="Server metadata")
+@router.get("", summary="Server metadata", response_model=None, openapi_extra=success("ServerMetadataResponse"))
 async def server_metadata(state: StateDep) -> dict[str, Any]:
     return {"name": SERVER_NAME, "version": state.predictor.version, "extensions": list(EXTENSIONS)}
 
 
-@router.get("/health/live", summary="Server live")
+@router.get("/health/live", summary="Server live", response_model=None, openapi_extra=success("ServerLiveResponse"))
 async def live() -> dict[str, bool]:
     return {"live": True}
 
 
-@router.get("/health/ready", summary="Server ready")
+@router.get("/health/ready", summary="Server ready", response_model=None, openapi_extra=success("ServerReadyResponse"))
 async def ready() -> dict[str, bool]:
     return {"ready": True}
 
@@ -279,25 +278,25 @@ def _metadata(state: AppState) -> dict[str, Any]:
     }
 
 
-@router.get("/models/{name}", summary="Model metadata")
+@router.get("/models/{name}", summary="Model metadata", **METADATA)
 async def model_metadata(name: NameParam, state: StateDep) -> dict[str, Any]:
     _check_model(state, name, None)
     return _metadata(state)
 
 
-@router.get("/models/{name}/versions/{version}", summary="Model metadata, one version")
+@router.get("/models/{name}/versions/{version}", summary="Model metadata, one version", **METADATA)
 async def version_metadata(name: NameParam, version: VersionParam, state: StateDep) -> dict[str, Any]:
     _check_model(state, name, version)
     return _metadata(state)
 
 
-@router.get("/models/{name}/ready", summary="Model ready")
+@router.get("/models/{name}/ready", summary="Model ready", **READY)
 async def model_ready(name: NameParam, state: StateDep) -> dict[str, Any]:
     _check_model(state, name, None)
     return {"name": name, "ready": True}
 
 
-@router.get("/models/{name}/versions/{version}/ready", summary="Model ready, one version")
+@router.get("/models/{name}/versions/{version}/ready", summary="Model ready, one version", **READY)
 async def version_ready(name: NameParam, version: VersionParam, state: StateDep) -> dict[str, Any]:
     _check_model(state, name, version)
     return {"name": name, "ready": True}
@@ -307,7 +306,8 @@ INFER_DOCS: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InferenceRequest"}}},
-    }
+    },
+    **success("InferenceResponse"),
 }
 
 

@@ -107,6 +107,34 @@ class Emulator:
         return None
 
 
+def _environment(path: Sequence[Path], model_dir: Path | None, extra: Mapping[str, str]) -> dict[str, str]:
+    """What Lambda sets for a python3.13 function, with `path` standing in for /var/task and /opt/python."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": os.pathsep.join(str(p) for p in path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MODEL_DIR": str(model_dir) if model_dir else "/opt/model",
+        "AWS_LAMBDA_FUNCTION_NAME": "wdbc-classifier",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        **extra,
+    }
+
+
+def _wait_until_listening(emulator: Emulator, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            if emulator.process.poll() is not None or time.monotonic() > deadline:
+                raise EmulatorError(f"the emulator did not start:\n{emulator.log()}") from None
+            time.sleep(0.02)
+
+
 @contextmanager
 def running(
     python: str = sys.executable,
@@ -124,18 +152,7 @@ def running(
     code, layers = code.resolve(), [layer.resolve() for layer in layers]
     model_dir = model_dir.resolve() if model_dir else None
     api_port, rie_port = free_port(), free_port()
-    environment = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": os.pathsep.join(str(p) for p in [code, *layers]),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "MODEL_DIR": str(model_dir) if model_dir else "/opt/model",
-        "AWS_LAMBDA_FUNCTION_NAME": "wdbc-classifier",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        **(env or {}),
-    }
+    environment = _environment([code, *layers], model_dir, env or {})
     log_path = log_path or Path(os.environ.get("TMPDIR", "/tmp")) / f"rie-{rie_port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -157,15 +174,7 @@ def running(
         )
     emulator = Emulator(process, f"http://127.0.0.1:{rie_port}{INVOKE_PATH}", log_path)
     try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", rie_port), timeout=0.2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise EmulatorError(f"the emulator did not start:\n{emulator.log()}") from None
-                time.sleep(0.02)
+        _wait_until_listening(emulator, rie_port, startup_timeout)
         yield emulator
     finally:
         process.terminate()

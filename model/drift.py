@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -34,8 +34,7 @@ def decile_edges(x: FloatArray) -> tuple[FloatArray, FloatArray]:
     return np.ascontiguousarray(edges), counts / len(x)
 
 
-@dataclass(frozen=True)
-class Results:
+class Results(NamedTuple):
     """One request's results, row by row: what a window counts of them."""
 
     probability: FloatArray

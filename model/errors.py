@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class ModelError(Exception):
@@ -42,8 +42,7 @@ class CsvError(ModelError):
     """A CSV file that cannot be read as WDBC data; the message names the row and column."""
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
     """One broken input rule: which field, which rule, what value, and how to fix it."""
 
     field: str

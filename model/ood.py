@@ -15,7 +15,7 @@ The data are heavy-tailed, so both thresholds are quantiles of held-out rows, ne
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,8 +46,7 @@ def range_excess(arrays: Mapping[str, FloatArray], z: FloatArray) -> FloatArray:
     return np.asarray(np.maximum(arrays["ood_low"] - z, z - arrays["ood_high"]).max(axis=1))
 
 
-@dataclass(frozen=True)
-class OodCheck:
+class OodCheck(NamedTuple):
     """The fitted statistics and the two thresholds above which a row is out of distribution."""
 
     arrays: Mapping[str, FloatArray]

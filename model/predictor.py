@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -26,16 +26,14 @@ TOP_FEATURES = 5
 Z_LIMIT = 1e6
 
 
-@dataclass(frozen=True)
-class Contribution:
+class Contribution(NamedTuple):
     feature: str
     value: float
     contribution: float
     direction: str  # "malignant" or "benign": which way this feature pushes the log-odds
 
 
-@dataclass(frozen=True)
-class Explanation:
+class Explanation(NamedTuple):
     """Shapley values in calibrated log-odds: base_value + sum(contributions) = log_odds."""
 
     base_value: float

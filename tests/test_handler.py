@@ -8,15 +8,13 @@ import json
 import logging
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from handler.schemas import BatchResponse, ErrorResponse, PredictionOut, PredictResponse
-from handler.schemas import Violation as ViolationOut
+from handler import responses
 from local.events import EVENTS, LocalContext, event
 from model.errors import Violation
 from model.predictor import Predictor
@@ -199,14 +197,29 @@ def test_every_sample_event_is_answered_as_its_name_says(invoke: Invoke, path: P
 def test_response_models_describe_real_answers(
     invoke: Invoke, examples: dict[str, dict[str, float]], predictor: Predictor, malignant_row: np.ndarray
 ) -> None:
-    # GIVEN the response models the OpenAPI document declares
-    one = invoke(event("v2", "POST", "/predict", {"features": examples["malignant"], "explain": True}))
-    batch = invoke(event("v2", "POST", "/predict/batch", {"instances": [examples["benign"]] * 2}))
-    bad = invoke(event("v2", "POST", "/predict", {"features": {}}))
-    # THEN each real answer validates against its model, and dumping it back gives the very same JSON:
-    # no field of the answer is undeclared, and none of the model's is missing from the answer
-    for model, body in ((PredictResponse, one.body), (BatchResponse, batch.body), (ErrorResponse, bad.body)):
-        assert model.model_validate(body).model_dump(mode="json") == body
+    # GIVEN a real answer of every documented kind
+    row = [examples["malignant"][name] for name in FEATURE_NAMES]
+    infer = {"inputs": [{"name": "x", "shape": [1, 30], "datatype": "FP64", "data": row}]}
+    answers = {
+        responses.PredictResponse: ("POST", "/predict", {"features": examples["malignant"], "explain": True}),
+        responses.BatchResponse: ("POST", "/predict/batch", {"instances": [examples["benign"]] * 2}),
+        responses.ErrorResponse: ("POST", "/predict", {"features": {}}),
+        responses.Health: ("GET", "/health", None),
+        responses.ServerMetadataResponse: ("GET", "/v2", None),
+        responses.ServerLiveResponse: ("GET", "/v2/health/live", None),
+        responses.ServerReadyResponse: ("GET", "/v2/health/ready", None),
+        responses.ModelMetadataResponse: ("GET", "/v2/models/wdbc", None),
+        responses.ModelReadyResponse: ("GET", "/v2/models/wdbc/ready", None),
+        responses.InferenceResponse: ("POST", "/v2/models/wdbc/infer", infer),
+        responses.ErrorOut: ("GET", "/v2/models/nope", None),
+    }
+    # THEN each validates against the model the OpenAPI document names for it, and dumping it back gives
+    # the very same JSON: no field of the answer is undeclared, and none of the model's is missing
+    for model, (method, path, body) in answers.items():
+        answer = invoke(event("v2", method, path, body)).body
+        assert model.model_validate(answer).model_dump(mode="json", exclude_unset=True) == answer, model
+    # AND every documented model is one of these
+    assert set(responses.DOCUMENTED) <= set(answers)
     # AND the core's result and the documented one have the same fields
-    assert set(PredictionOut.model_fields) == set(predictor.predict(malignant_row)[0].as_dict())
-    assert set(ViolationOut.model_fields) == {f.name for f in fields(Violation)}
+    assert set(responses.PredictionOut.model_fields) == set(predictor.predict(malignant_row)[0].as_dict())
+    assert set(responses.Violation.model_fields) == set(Violation._fields)
