@@ -6,7 +6,6 @@ from __future__ import annotations
 from functools import cache, partial
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from handler import exceptions, routes, v2
@@ -66,6 +65,8 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes, json_routes=json_routes)
     app.add_middleware(JsonHeaders)
     if settings.cors_origins:  # outermost, so that 413 and 415 answers carry CORS headers too
+        from fastapi.middleware.cors import CORSMiddleware  # only imported (at init) when configured
+
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),

@@ -7,6 +7,7 @@ CRITICAL JSON line naming the problem, rather than leaving a half-working functi
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import Any, cast
 
@@ -15,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
-from handler import IMPORT_STARTED
+from handler import IMPORT_STARTED, INIT_PAUSES_GC
 from handler.app import check_batch_limit, create_app
 from handler.errors import proxy_error
 from handler.gateway import StagedAPIGateway, StagedHTTPGateway, bad_event, event_problem
@@ -42,6 +43,9 @@ except ArtifactError as err:
 logger.append_keys(model_version=predictor.version)
 asgi = Mangum(app, lifespan="off", custom_handlers=[StagedHTTPGateway, StagedAPIGateway])
 phases.mark("app creation")
+if INIT_PAUSES_GC:
+    gc.freeze()
+    gc.enable()
 
 
 _cold = True

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING
 
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
+import numpy as np
+
+if TYPE_CHECKING:  # numpy.typing costs the function's cold start half a millisecond, for annotations only
+    from numpy.typing import NDArray
+
+# `type` aliases are evaluated only when asked for, so NDArray need not exist at run time.
+type FloatArray = NDArray[np.float64]
+type IntArray = NDArray[np.int64]
+type BoolArray = NDArray[np.bool_]
 
 
 def sigmoid(t: FloatArray) -> FloatArray:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import NDArray
 
+from model.arrays import FloatArray, IntArray
 from model.errors import CsvError
 from model.rules import violations
 from model.schema import FEATURE_NAMES, INDEX, N_FEATURES, canonical_name
@@ -25,8 +25,8 @@ MAX_SHOWN = 10
 class CsvTable:
     """Rows that passed every rule, and a message for each row that did not."""
 
-    x: NDArray[np.float64]
-    y: NDArray[np.int64] | None
+    x: FloatArray
+    y: IntArray | None
     ids: list[str]
     lines: list[int]  # line number in the file of each good row
     row_errors: list[tuple[int, str]] = field(default_factory=list)

@@ -6,8 +6,6 @@ expected and what was found; `document` writes the same values back as JSON-read
 the pre-traffic hook, deployed without numpy, reads the golden examples through `release`.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -200,10 +198,10 @@ class _Reader:
             raise self._wrong(key, "a list of strings")
         return tuple(value)
 
-    def obj(self, key: str) -> _Reader:
+    def obj(self, key: str) -> "_Reader":
         return _Reader(self._get(key), self._at(key))
 
-    def items(self, key: str) -> list[_Reader]:
+    def items(self, key: str) -> list["_Reader"]:
         value = self._get(key)
         if not isinstance(value, list):
             raise self._wrong(key, "a list")
@@ -215,7 +213,7 @@ class _Reader:
     def texts(self) -> dict[str, str]:
         return {key: self.text(key) for key in self.doc}
 
-    def entries(self) -> list[tuple[str, _Reader]]:
+    def entries(self) -> list[tuple[str, "_Reader"]]:
         return [(key, self.obj(key)) for key in self.doc]
 
     def share(self, key: str) -> float:

@@ -97,12 +97,13 @@ class Predictions:
         return (Prediction(self, i) for i in range(len(self)))
 
 
-@dataclass(frozen=True)
 class Prediction:
     """One record's view of a Predictions batch."""
 
-    batch: Predictions
-    i: int
+    __slots__ = ("batch", "i")
+
+    def __init__(self, batch: Predictions, i: int) -> None:
+        self.batch, self.i = batch, i
 
     @property
     def label(self) -> str:

@@ -5,7 +5,7 @@ Everything that lists features (request schema, CSV reading, docs, the web page)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 DISCLAIMER = (
     "Research proof of concept, not a diagnostic tool: do not use it for screening, diagnosis or treatment decisions."
@@ -33,11 +33,10 @@ MEASUREMENTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Feature:
-    """One input feature, in model order."""
+class Feature(NamedTuple):
+    """One input feature, in model order (`position` is its column)."""
 
-    index: int
+    position: int
     name: str
     measurement: str
     statistic: str
@@ -53,7 +52,7 @@ def _build() -> tuple[Feature, ...]:
             snake = measurement.replace(" ", "_")
             features.append(
                 Feature(
-                    index=len(features),
+                    position=len(features),
                     name=f"{snake}_{stat}",
                     measurement=snake,
                     statistic=stat,
@@ -68,10 +67,12 @@ def _build() -> tuple[Feature, ...]:
 FEATURES: tuple[Feature, ...] = _build()
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 N_FEATURES = len(FEATURES)
-INDEX: dict[str, int] = {f.name: f.index for f in FEATURES}
+INDEX: dict[str, int] = {f.name: f.position for f in FEATURES}
 STATISTIC_NAMES: tuple[str, ...] = tuple(stat for stat, *_ in STATISTICS)
 # Each statistic's block of feature indices, in model order: mean, se, worst.
-BLOCKS: dict[str, tuple[int, ...]] = {s: tuple(f.index for f in FEATURES if f.statistic == s) for s in STATISTIC_NAMES}
+BLOCKS: dict[str, tuple[int, ...]] = {
+    s: tuple(f.position for f in FEATURES if f.statistic == s) for s in STATISTIC_NAMES
+}
 
 # Every accepted spelling, folded to lower case, mapped to the canonical name.
 ALIASES: dict[str, str] = {spelling.lower(): f.name for f in FEATURES for spelling in (f.name, *f.aliases)}

@@ -52,7 +52,7 @@ def _features(result: TrainingResult) -> tuple[FeatureSpec, ...]:
     x = result.dataset.x
     low, high = x.min(axis=0), x.max(axis=0)
     return tuple(
-        FeatureSpec(f.name, f.description, f.unit, tuple(f.aliases), float(low[f.index]), float(high[f.index]))
+        FeatureSpec(f.name, f.description, f.unit, tuple(f.aliases), float(low[f.position]), float(high[f.position]))
         for f in FEATURES
     )
 
@@ -62,7 +62,7 @@ def _examples(result: TrainingResult) -> dict[str, Example]:
     dataset = result.dataset
     first = {"benign": int(np.flatnonzero(dataset.y == 0)[0]), "malignant": int(np.flatnonzero(dataset.y == 1)[0])}
     return {
-        name: Example(id=dataset.ids[i], features={f.name: float(dataset.x[i, f.index]) for f in FEATURES})
+        name: Example(id=dataset.ids[i], features={f.name: float(dataset.x[i, f.position]) for f in FEATURES})
         for name, i in first.items()
     }
 
