@@ -168,7 +168,7 @@ RENDER = {"latest": render_latest, "headline": render_headline}
 
 
 def _markers(text: str, name: str) -> re.Match[str]:
-    found = re.search(rf"<!-- bench:{name} -->\n(.*?)\n<!-- /bench:{name} -->", text, re.DOTALL)
+    found = re.search(rf"<!-- bench:{name} -->\n(.*?)<!-- /bench:{name} -->", text, re.DOTALL)
     if found is None:
         raise ValueError(f"no <!-- bench:{name} --> ... <!-- /bench:{name} --> markers")
     return found
@@ -176,7 +176,7 @@ def _markers(text: str, name: str) -> re.Match[str]:
 
 def section(text: str, name: str) -> str:
     """The text between a document's markers for `name`."""
-    return _markers(text, name).group(1)
+    return _markers(text, name).group(1).removesuffix("\n")
 
 
 def write_documents(results: dict[str, Any]) -> None:
@@ -185,4 +185,4 @@ def write_documents(results: dict[str, Any]) -> None:
     for name, path in DOCUMENTS.items():
         text = path.read_text()
         start, end = _markers(text, name).span(1)
-        path.write_text(text[:start] + RENDER[name](results) + text[end:])
+        path.write_text(text[:start] + RENDER[name](results) + "\n" + text[end:])
