@@ -31,8 +31,37 @@ def shorten_text(text: str, limit: int) -> str:
     return head if len(text) <= limit and len(head) <= limit else head[:limit] + f"... ({len(text)} chars)"
 
 
+# A list or object is shown whole when it holds at most this many scalars, nested at most this deep,
+# and its JSON fits MAX_ECHO_CHARS: a shape [1, 29] or {"value": 1} is the useful part of a message.
+SMALL_SCALARS = 12
+SMALL_DEPTH = 3
+
+
+def _small(value: Any, budget: list[int], depth: int = 0) -> bool:
+    """Whether `value` is a short, shallow JSON value; looks at no more than SMALL_SCALARS items."""
+    if isinstance(value, list | dict):
+        if depth >= SMALL_DEPTH or len(value) > budget[0]:
+            return False
+        items = value.values() if isinstance(value, dict) else value
+        keys_short = (
+            all(isinstance(k, str) and len(k) <= MAX_ECHO_CHARS for k in value) if isinstance(value, dict) else True
+        )
+        return keys_short and all(_small(v, budget, depth + 1) for v in items)
+    budget[0] -= 1
+    if isinstance(value, float):
+        return budget[0] >= 0 and math.isfinite(value)
+    if isinstance(value, str):
+        return budget[0] >= 0 and len(value) <= MAX_ECHO_CHARS and value.isprintable()
+    return budget[0] >= 0 and (
+        value is None or isinstance(value, bool) or (isinstance(value, int) and abs(value) < 10**15)
+    )
+
+
 def shorten(value: Any) -> Any:
-    """A JSON-safe, bounded rendering of an offending value."""
+    """A JSON-safe, bounded rendering of an offending value: small ones as they are, others described."""
+    small = isinstance(value, list | dict) and _small(value, [SMALL_SCALARS])
+    if small and len(json.dumps(value, ensure_ascii=False)) <= MAX_ECHO_CHARS:
+        return value
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):

@@ -197,7 +197,7 @@ V2_ERRORS = [
         "/v2/models/wdbc/infer",
         lambda x: {"inputs": [{"name": "i", "shape": [2, 29], "datatype": "FP64", "data": x[:, :29].ravel().tolist()}]},
         400,
-        "shape must be [n, 30]",
+        "shape must be [n, 30] with n from 1 to 1000, got [2, 29]",
     ),
     (
         "too_few_values",
