@@ -15,7 +15,7 @@ EVENT ?= events/predict-v2.json
 ARCH ?= x86_64
 STACK ?= wdbc-classifier
 
-.PHONY: run serve train test lint typecheck invoke sam-venv sam-build deploy delete smoke bench clean lock
+.PHONY: run serve train test lint typecheck invoke sam-venv sam-build deploy delete smoke bench clean lock client-python client-typescript sbom
 
 $(BIN)/.installed: requirements.txt requirements-train.txt requirements-dev.txt
 	@test -n "$(PY313)" || { echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -39,6 +39,30 @@ $(CHECKOV_VENV)/bin/.installed: requirements-checkov.txt
 	$(PY313) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
+
+## Clients we do not ship, which the tests use unchanged: KServe's SDK, the Open Inference Protocol's
+## generated client, openapi-python-client; and the TypeScript toolchain (locked in its package-lock.json).
+CLIENTS_VENV := .venv-clients
+$(CLIENTS_VENV)/bin/.installed: requirements-clients.txt
+	$(PY313) -m venv $(CLIENTS_VENV)
+	$(CLIENTS_VENV)/bin/pip install --quiet -r requirements-clients.txt
+	touch $@
+
+TS_CLIENT := tests/clients/typescript
+$(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package-lock.json
+	npm ci --prefix $(TS_CLIENT) --no-audit --no-fund --ignore-scripts
+	touch $@
+
+## A client of a running API for front-end developers, from its /openapi.json (API: its base URL).
+API ?= http://$(HOST):$(PORT)
+client-python: $(CLIENTS_VENV)/bin/.installed | $(BIN)/.installed
+	mkdir -p build/clients && cd build/clients && PATH="$(CURDIR)/$(BIN):$$PATH" \
+		$(CURDIR)/$(CLIENTS_VENV)/bin/openapi-python-client generate --url $(API)/openapi.json --overwrite
+
+client-typescript: $(TS_CLIENT)/node_modules/.installed
+	mkdir -p build/clients/typescript
+	$(TS_CLIENT)/node_modules/.bin/openapi-typescript $(API)/openapi.json --default-non-nullable false \
+		-o build/clients/typescript/schema.d.ts
 
 ## The main job: train with the default profile unless an artifact exists, then serve the API locally.
 run: $(ARTIFACT)/manifest.json serve
@@ -78,6 +102,10 @@ build-ModelLayer: $(ARTIFACT)/manifest.json
 ## Build function and layers into .aws-sam/build without Docker (ARCH=x86_64|arm64).
 sam-build: $(SAM_VENV)/bin/.installed $(ARTIFACT)/manifest.json
 	$(SAM_VENV)/bin/sam build --build-in-source
+	$(BIN)/python -m infra.sbom --build .aws-sam/build --out build/sbom.cdx.json
+
+## The CycloneDX SBOM of what is deployed (function, dependencies layer, model layer), from a fresh build.
+sbom: sam-build
 
 ## The dependencies layer's lock: every distribution, transitive ones included, with its hashes.
 lock: $(BIN)/.installed
@@ -112,9 +140,10 @@ typecheck: $(BIN)/.installed
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 ## All tests: lint, types, then every test layer.
-test: lint typecheck $(SAM_VENV)/bin/.installed $(CHECKOV_VENV)/bin/.installed /usr/bin/chromium
+test: lint typecheck $(SAM_VENV)/bin/.installed $(CHECKOV_VENV)/bin/.installed $(CLIENTS_VENV)/bin/.installed \
+		$(TS_CLIENT)/node_modules/.installed /usr/bin/chromium
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## Everything the commands made but the trained artifacts (artifacts/ is kept: remove it by hand).
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) build .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(CLIENTS_VENV) $(TS_CLIENT)/node_modules build .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts

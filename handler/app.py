@@ -8,7 +8,7 @@ from functools import cache, partial
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from handler import exceptions, routes, v2
+from handler import exceptions, kserve_v1, routes, v2
 from handler.deps import AppState
 from handler.limits import LARGEST_BATCH, MAX_ANSWER_BYTES, largest_batch, largest_record_answer
 from handler.middleware import BodyGuard, JsonHeaders
@@ -38,7 +38,10 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
         manifest=predictor.manifest,
         max_batch_size=settings.max_batch_size,
         extra_models=(v2.InferenceRequest,),
-        protocols=(ErrorDocs(v2.is_v2, v2.V2_ERROR_STATUSES, "ErrorOut"),),
+        protocols=(
+            ErrorDocs(v2.is_v2, v2.V2_ERROR_STATUSES, "ErrorOut"),
+            ErrorDocs(kserve_v1.is_v1, kserve_v1.V1_ERROR_STATUSES, "ErrorOut"),
+        ),
         title="WDBC breast-tumour classifier",
         version=predictor.version,
         description=(
@@ -56,11 +59,10 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     # The routers' routes go onto the app as they were built: FastAPI 0.165 builds an included router's
     # routes a second time on their first request (about 0.3 ms each, on the cold path), and ours take
     # nothing from inclusion (no prefix, dependency or response added there).
-    app.router.routes.extend([*routes.router.routes, *v2.router.routes])
+    served = [*routes.router.routes, *v2.router.routes, *kserve_v1.router.routes]
+    app.router.routes.extend(served)
     json_routes = [
-        route.path_regex
-        for route in (*routes.router.routes, *v2.router.routes)
-        if isinstance(route, APIRoute) and "POST" in (route.methods or ())
+        route.path_regex for route in served if isinstance(route, APIRoute) and "POST" in (route.methods or ())
     ]
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes, json_routes=json_routes)
     app.add_middleware(JsonHeaders)

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from handler.errors import error_response, shorten, shorten_text
 from handler.gateway import route_path
+from handler.kserve_v1 import is_v1
 from handler.limits import MAX_ECHO_CHARS, MAX_MESSAGE_CHARS
 from handler.observability import logger, record_validation_error
 from handler.v2 import V2Error, is_v2, v2_error
@@ -40,8 +41,8 @@ RULES = {
 
 
 def error_for(path: str, status: int, detail: str) -> JSONResponse:
-    """The error answer in the shape the route's protocol expects."""
-    return v2_error(status, detail) if is_v2(path) else error_response(status, detail)
+    """The error answer in the shape the route's protocol expects: KServe's (V1, V2) or ours."""
+    return v2_error(status, detail) if is_v2(path) or is_v1(path) else error_response(status, detail)
 
 
 def _violations(errors: Sequence[Any]) -> list[Violation]:

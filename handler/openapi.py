@@ -98,7 +98,11 @@ def complete(schema: dict[str, Any], manifest: Manifest, max_batch_size: int) ->
         if model is None:
             continue
         model["properties"]["operating_point"]["enum"] = points
-        model["properties"]["alpha"]["enum"] = alphas
+        # A list of number constants rather than a number enum, which client generators such as
+        # openapi-python-client cannot model (the server's check stays as strict: these values only).
+        alpha = model["properties"]["alpha"]
+        alpha.pop("type", None)
+        alpha["anyOf"] = [{"type": "number", "const": value} for value in alphas]
     if "PredictRequest" in components:
         components["PredictRequest"]["examples"] = [{"features": example}]
     if "BatchRequest" in components:

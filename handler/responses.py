@@ -140,6 +140,30 @@ class InferenceResponse(BaseModel):
     outputs: list[TensorOut]
 
 
+class V1Request(BaseModel):
+    """KServe V1: instances, each the 30 values in schema order or an object of the 30 named values."""
+
+    instances: list[list[float] | dict[str, float]] = Field(min_length=1)
+    parameters: dict[str, Any] | None = Field(None, description="operating_point and alpha, as for V2")
+
+
+class V1Predictions(BaseModel):
+    predictions: list[PredictionOut] = Field(description="one per instance, without explanation")
+    model_version: str
+    disclaimer: str = DISCLAIMER
+
+
+class V1Explanation(ExplanationOut):
+    label: Literal["benign", "malignant"]
+    probability_malignant: float
+
+
+class V1Explanations(BaseModel):
+    explanations: list[V1Explanation] = Field(description="exact Shapley values in log-odds, one per instance")
+    model_version: str
+    disclaimer: str = DISCLAIMER
+
+
 # Every model a route's answer is documented with (routes name them with handler.openapi.success).
 DOCUMENTED: tuple[type[BaseModel], ...] = (
     PredictResponse,
@@ -153,4 +177,7 @@ DOCUMENTED: tuple[type[BaseModel], ...] = (
     ModelMetadataResponse,
     ModelReadyResponse,
     InferenceResponse,
+    V1Request,
+    V1Predictions,
+    V1Explanations,
 )

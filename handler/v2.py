@@ -88,6 +88,10 @@ class InferenceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str | None = None
+    # Not in the protocol's request schema, but KServe's SDK (InferRequest.to_rest) always sends the
+    # model's name, and its servers accept it; when given, it must name the model of the path.
+    model_name: str | None = Field(None, description="if given, the model of the path (KServe's SDK sends it)")
+    model_version: str | None = Field(None, description="if given, the version being served")
     parameters: dict[str, Any] | None = None
     inputs: list[TensorIn] = Field(min_length=1)
     outputs: list[OutputRequest] | None = None
@@ -176,8 +180,9 @@ def _columns(inputs: Sequence[TensorIn], limit: int) -> tuple[np.ndarray, str]:
     return np.array(columns, dtype=np.float64).T.copy(), "row {i} feature "
 
 
-def _options(request: InferenceRequest) -> tuple[str, float]:
-    parameters = request.parameters or {}
+def options(parameters: dict[str, Any] | None) -> tuple[str, float]:
+    """(operating point, alpha) from a KServe request's parameters, the defaults where absent."""
+    parameters = parameters or {}
     point, alpha = parameters.get("operating_point", "balanced"), parameters.get("alpha", 0.05)
     if not isinstance(point, str):
         raise V2Error(400, f"parameters.operating_point must be a string, got {shorten(point)!r}")
@@ -211,7 +216,29 @@ def _output(p: Predictions, name: str) -> list[Any]:
     return data
 
 
-def _check_model(state: AppState, name: str, version: str | None) -> None:
+def protocol_predictions(state: AppState, x: np.ndarray, asked: Asked, prefix: str) -> Predictions:
+    """The predictor's answer for KServe's protocols (V2 and V1): a broken rule or option is a V2Error (400)."""
+    try:
+        return predictions_for(state, x, asked, prefix)
+    except InputError as err:
+        shown = "; ".join(f"{v.message} (rule {v.rule})" for v in err.violations[:3])
+        more = f" (and {len(err.violations) - 3} more)" if len(err.violations) > 3 else ""
+        raise V2Error(400, shown + more) from err
+    except UnknownOptionError as err:
+        raise V2Error(400, f"parameters.{err}") from err
+
+
+def _check_body_names(body: InferenceRequest, name: str, version: str) -> None:
+    """The model name and version a client put in the body (KServe's SDK does) must be the path's."""
+    for key, given, expected in (("model_name", body.model_name, name), ("model_version", body.model_version, version)):
+        if given is not None and given != expected:
+            shown = shorten_text(given, MAX_ECHO_CHARS)
+            raise V2Error(
+                400, f"{key} {shown!r} in the body differs from the {expected!r} of the path; drop it or match"
+            )
+
+
+def check_model(state: AppState, name: str, version: str | None) -> None:
     served, current = state.settings.model_name, state.predictor.version
     if name != served or version not in (None, current):
         asked = f"model {shorten_text(name, MAX_ECHO_CHARS)!r}" + (
@@ -280,25 +307,25 @@ def _metadata(state: AppState) -> dict[str, Any]:
 
 @router.get("/models/{name}", summary="Model metadata", **METADATA)
 async def model_metadata(name: NameParam, state: StateDep) -> dict[str, Any]:
-    _check_model(state, name, None)
+    check_model(state, name, None)
     return _metadata(state)
 
 
 @router.get("/models/{name}/versions/{version}", summary="Model metadata, one version", **METADATA)
 async def version_metadata(name: NameParam, version: VersionParam, state: StateDep) -> dict[str, Any]:
-    _check_model(state, name, version)
+    check_model(state, name, version)
     return _metadata(state)
 
 
 @router.get("/models/{name}/ready", summary="Model ready", **READY)
 async def model_ready(name: NameParam, state: StateDep) -> dict[str, Any]:
-    _check_model(state, name, None)
+    check_model(state, name, None)
     return {"name": name, "ready": True}
 
 
 @router.get("/models/{name}/versions/{version}/ready", summary="Model ready, one version", **READY)
 async def version_ready(name: NameParam, version: VersionParam, state: StateDep) -> dict[str, Any]:
-    _check_model(state, name, version)
+    check_model(state, name, version)
     return {"name": name, "ready": True}
 
 
@@ -313,22 +340,16 @@ INFER_DOCS: dict[str, Any] = {
 
 async def _infer(request: Request, state: AppState, name: str, version: str | None) -> JSONResponse:
     """Inference; every failure raises V2Error, answered as the protocol says by handler.exceptions."""
-    _check_model(state, name, version)
+    check_model(state, name, version)
     if "inference-header-content-length" in request.headers:
         raise V2Error(400, "the binary tensor data extension is not supported; send JSON data (binary_data=False)")
     body = _parse(await request.body())
+    _check_body_names(body, name, version or state.predictor.version)
     x, prefix = _rows(body, state.settings.max_batch_size)
-    point, alpha = _options(body)
+    point, alpha = options(body.parameters)
     wanted = _wanted(body)
     explain = "shap_values" in wanted or "shap_base_value" in wanted
-    try:
-        predictions = predictions_for(state, x, Asked(point, alpha, explain), prefix)
-    except InputError as err:
-        shown = "; ".join(f"{v.message} (rule {v.rule})" for v in err.violations[:3])
-        more = f" (and {len(err.violations) - 3} more)" if len(err.violations) > 3 else ""
-        raise V2Error(400, shown + more) from err
-    except UnknownOptionError as err:
-        raise V2Error(400, f"parameters.{err}") from err
+    predictions = protocol_predictions(state, x, Asked(point, alpha, explain), prefix)
     n = len(predictions)
     outputs = [
         {"name": o, "datatype": OUTPUTS[o][0], "shape": [n, *OUTPUTS[o][1]], "data": _output(predictions, o)}

@@ -26,6 +26,7 @@ import zipfile
 from pathlib import Path
 
 from infra.paths import ROOT
+from infra.sbom import report_path
 from model.artifact import zip_bytes
 
 RUNTIME = (3, 13)
@@ -126,6 +127,7 @@ def build_deps(out: Path, arch: str, requirements: Path = LOCK, strip_tests: boo
     _check_interpreter()
     site = out / "python"
     shutil.rmtree(site, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,
         "-m",
@@ -142,6 +144,9 @@ def build_deps(out: Path, arch: str, requirements: Path = LOCK, strip_tests: boo
         f"{RUNTIME[0]}.{RUNTIME[1]}",
         "--only-binary=:all:",
         "--upgrade",
+        # What pip installed, with each archive's sha256 and metadata (licences): the SBOM reads it.
+        "--report",
+        str(report_path(out)),
         *(["--require-hashes", "--no-deps"] if requirements == LOCK else []),
         "-r",
         str(requirements),

@@ -2,7 +2,7 @@
 
     python -m infra.release versions --stack STACK
     python -m infra.release rollback --stack STACK [--to VERSION]
-    python -m infra.release verify-layer --stack STACK [--artifact artifacts/model]
+    python -m infra.release verify-layer --stack STACK [--artifact artifacts/model] [--sbom build/sbom.cdx.json]
 
 A model release is `sam build && sam deploy`: the new model layer version makes a new function
 version, described "model <version>", which CodeDeploy shifts the `live` alias to by canary after
@@ -22,13 +22,14 @@ import logging
 import sys
 import urllib.request
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from infra import sbom
 from infra.model_layer import ALLOWED, layer_problems
 from model import manifest as manifest_io
 
@@ -113,9 +114,14 @@ def download(url: str) -> bytes:
 
 
 def verify_layer(
-    lambda_client: Any, stack: Stack, artifact: Path, fetch: Callable[[str], bytes] = download
+    lambda_client: Any,
+    stack: Stack,
+    artifact: Path,
+    fetch: Callable[[str], bytes] = download,
+    described: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The deployed model layer holds only the model, arrived whole, and is the local artifact's model."""
+    """The deployed model layer holds only the model, arrived whole, and is the local artifact's model;
+    with `described` (file name -> sha256, from the build's SBOM), it is exactly what the SBOM describes."""
     layer, number = stack.model_layer_arn.rsplit(":", 1)
     content = lambda_client.get_layer_version(LayerName=layer, VersionNumber=int(number))["Content"]
     data = fetch(content["Location"])
@@ -136,6 +142,12 @@ def verify_layer(
             if deployed != local:
                 raise ReleaseError(f"the deployed layer's {name} differs from {artifact / name}: another model is live")
         version = manifest_io.release(json.loads(archive.read(f"model/{manifest_io.FILE}"))).model_version
+        if described is not None:
+            files = [n for n in names if not n.endswith("/")]
+            layer_files = {n.removeprefix("model/"): hashlib.sha256(archive.read(n)).hexdigest() for n in files}
+            if layer_files != dict(described):
+                differ = sorted(set(layer_files.items()) ^ set(described.items()))
+                raise ReleaseError(f"the deployed model layer is not the one the SBOM describes: {differ[:4]}")
     return {"layer": stack.model_layer_arn, "code_sha256": code_sha256, "model_version": version}
 
 
@@ -155,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
             command.add_argument("--to", default=None, help="a published version (default: the one before live)")
         if name == "verify-layer":
             command.add_argument("--artifact", type=Path, default=Path("artifacts/model"), help="the local artifact")
+            command.add_argument(
+                "--sbom", type=Path, default=None, help="also check the layer against this SBOM (build/sbom.cdx.json)"
+            )
     args = parser.parse_args(argv)
     lambda_client = boto3.client("lambda", region_name=args.region)
     try:
@@ -164,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "rollback":
             result = rollback(lambda_client, stack, args.to)
         else:
-            result = verify_layer(lambda_client, stack, args.artifact)
+            described = sbom.model_hashes(json.loads(args.sbom.read_text())) if args.sbom else None
+            result = verify_layer(lambda_client, stack, args.artifact, described=described)
     except ReleaseError as err:
         log.error("%s", err)
         return 2

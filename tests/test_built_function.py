@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from infra import build
+from infra import build, sbom
 from infra.paths import ROOT
 from local.events import event
 from local.lambda_layout import Layout, from_sam_build, sizes
+from model import artifact
 
 pytestmark = pytest.mark.integration
 MB = 1_000_000
@@ -141,3 +142,26 @@ def test_the_lock_pins_what_requirements_ask_for() -> None:
     for block in re.split(r"\n(?=\S)", text):
         if "==" in block:
             assert "--hash=sha256:" in block, block.splitlines()[0]
+
+
+def test_sbom_describes_exactly_what_is_deployed(sam_build: Path, artifact_dir: Path, tmp_path: Path) -> None:
+    # WHEN the SBOM of the build is written (validated against the CycloneDX schema as it is)
+    document = sbom.write(sam_build, tmp_path / "sbom.cdx.json")
+    libraries = [c for c in document["components"] if c["type"] == "library"]
+    # THEN it names every distribution the lock pins, at its version, with a wheel hash the lock allows
+    pinned = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;]+)", (ROOT / "requirements.lock").read_text(), re.M))
+    norm = {name.lower().replace("_", "-"): version for name, version in pinned.items()}
+    assert {c["name"].lower().replace("_", "-"): c["version"] for c in libraries} == norm
+    lock = (ROOT / "requirements.lock").read_text()
+    assert all(c["hashes"][0]["content"] in lock and c["licenses"] for c in libraries)
+    # AND the model with its version and the sha256 of each file of the layer
+    model = artifact.load(artifact_dir).manifest
+    [described] = [c for c in document["components"] if c["type"] == "machine-learning-model"]
+    assert described["version"] == model.model_version
+    assert sbom.model_hashes(document)["model.npz"] == model.files["model.npz"]
+    # AND the same build gives the same document
+    assert sbom.document(sam_build) == document
+    # AND a document the schema refuses is not written
+    broken = json.dumps({**document, "components": [{**libraries[0], "type": "wheel"}]})
+    with pytest.raises(sbom.SbomError, match="not valid CycloneDX"):
+        sbom.validate(broken)

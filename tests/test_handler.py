@@ -212,14 +212,17 @@ def test_response_models_describe_real_answers(
         responses.ModelReadyResponse: ("GET", "/v2/models/wdbc/ready", None),
         responses.InferenceResponse: ("POST", "/v2/models/wdbc/infer", infer),
         responses.ErrorOut: ("GET", "/v2/models/nope", None),
+        responses.V1Predictions: ("POST", "/v1/models/wdbc:predict", {"instances": [row, examples["benign"]]}),
+        responses.V1Explanations: ("POST", "/v1/models/wdbc:explain", {"instances": [row]}),
     }
     # THEN each validates against the model the OpenAPI document names for it, and dumping it back gives
     # the very same JSON: no field of the answer is undeclared, and none of the model's is missing
     for model, (method, path, body) in answers.items():
         answer = invoke(event("v2", method, path, body)).body
         assert model.model_validate(answer).model_dump(mode="json", exclude_unset=True) == answer, model
-    # AND every documented model is one of these
-    assert set(responses.DOCUMENTED) <= set(answers)
+    # AND every documented model is one of these, or the V1 body that was sent
+    assert set(responses.DOCUMENTED) <= {*answers, responses.V1Request}
+    responses.V1Request.model_validate(answers[responses.V1Predictions][2])
     # AND the core's result and the documented one have the same fields
     assert set(responses.PredictionOut.model_fields) == set(predictor.predict(malignant_row)[0].as_dict())
     assert set(responses.Violation.model_fields) == set(Violation._fields)

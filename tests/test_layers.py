@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra import deploy, package, release, teardown
+from infra import deploy, package, release, sbom, teardown
 
 REGION = "us-east-1"
 
@@ -146,6 +146,24 @@ def test_verify_layer_checks_contents_integrity_and_model(
     (other / "model.npz").write_bytes((other / "model.npz").read_bytes() + b"\0")
     with pytest.raises(release.ReleaseError, match=r"model\.npz differs from .*: another model is live"):
         release.verify_layer(lam, stack, other, fetch=lambda url: deployed)
+
+
+def test_verify_layer_checks_the_layer_against_the_sbom(
+    aws: tuple[Any, release.Stack], layer_zip: Path, artifact_dir: Path, tmp_path: Path
+) -> None:
+    lam, stack = aws
+    deployed = layer_zip.read_bytes()
+    # GIVEN the SBOM's description of the model layer that was built
+    with zipfile.ZipFile(layer_zip) as archive:
+        archive.extractall(tmp_path / "layer")
+    described = sbom.model_hashes({"components": [sbom.model_component(tmp_path / "layer" / "model")]})
+    assert set(described) >= {"manifest.json", "model.npz"}
+    # THEN the deployed layer is that one
+    release.verify_layer(lam, stack, artifact_dir, fetch=lambda url: deployed, described=described)
+    # AND an SBOM that describes other bytes is refused, naming the file
+    other = {**described, "model.npz": "0" * 64}
+    with pytest.raises(release.ReleaseError, match=r"not the one the SBOM describes.*model\.npz"):
+        release.verify_layer(lam, stack, artifact_dir, fetch=lambda url: deployed, described=other)
 
 
 def test_verify_layer_refuses_a_layer_that_holds_code(aws: tuple[Any, release.Stack], artifact_dir: Path) -> None:

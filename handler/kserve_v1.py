@@ -1,0 +1,141 @@
+"""KServe's V1 protocol: model readiness, `:predict` and `:explain`, for clients such as KServe's SDK.
+
+The Open Inference Protocol (V2, `handler.v2`) defines no explain verb, so KServe's SDK reaches
+explanations through V1. Instances are lists of the 30 values in schema order or objects of the 30
+named values; the predictor, its rules and limits are the same as for every route, and errors take
+KServe's `{"error": "..."}` shape (a V2Error, answered by `handler.exceptions`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+
+from handler.deps import AppState, Asked, StateDep, StrictJSONRoute, no_duplicate_keys
+from handler.errors import shorten, shorten_text
+from handler.limits import MAX_ECHO_CHARS, MAX_MESSAGE_CHARS
+from handler.openapi import success
+from handler.v2 import V2Error, check_model, options, protocol_predictions
+from model.errors import ExplanationError
+from model.predictor import Predictions
+from model.schema import DISCLAIMER, FEATURE_NAMES, N_FEATURES
+
+V1_PREFIX = "/v1"
+FEATURE_SET = frozenset(FEATURE_NAMES)
+NUMBER_TYPES = (int, float)
+# The statuses V1 routes answer with, {"error": ...} (ErrorOut), documented by handler.openapi.
+V1_ERROR_STATUSES = {
+    400: "malformed request, or an instance that breaks a rule (named with instance, feature, rule, value)",
+    404: "no such route, or an unknown model name (the answer names the model served)",
+    405: "method not allowed on this route",
+    413: "body over the size limit",
+    415: "a content type other than application/json",
+}
+BODY_DOCS: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V1Request"}}},
+    }
+}
+router = APIRouter(route_class=StrictJSONRoute, prefix=V1_PREFIX, tags=["KServe V1 protocol"])
+NameParam = Annotated[str, Path(description="the model's name (MODEL_NAME, default wdbc)")]
+
+
+def is_v1(path: str) -> bool:
+    """Whether `path` (below the stage prefix) belongs to the V1 routes."""
+    return path == V1_PREFIX or path.startswith(V1_PREFIX + "/")
+
+
+def _instance(i: int, instance: Any) -> list[Any]:
+    """One instance's 30 values in schema order; V2Error naming the instance when it is not one."""
+    where = f"instances[{i}]"
+    if isinstance(instance, dict):
+        looked_at = list(itertools.islice(instance, N_FEATURES + 5))  # bounded, however many keys were sent
+        unknown = [shorten_text(str(k), MAX_ECHO_CHARS) for k in looked_at if k not in FEATURE_SET][:5]
+        missing = [name for name in FEATURE_NAMES if name not in instance][:10]
+        if unknown or missing or len(instance) != N_FEATURES:
+            raise V2Error(
+                400,
+                f"{where}: expected the {N_FEATURES} features by name (GET /model lists them); "
+                f"missing {missing}, unknown {unknown}",
+            )
+        values = [instance[name] for name in FEATURE_NAMES]
+    elif isinstance(instance, list):
+        if len(instance) != N_FEATURES:
+            raise V2Error(400, f"{where}: expected {N_FEATURES} values in schema order, got {len(instance)}")
+        values = instance
+    else:
+        raise V2Error(
+            400,
+            f"{where}: expected a list of {N_FEATURES} numbers or an object of them by name, got {shorten(instance)!r}",
+        )
+    for name, value in zip(FEATURE_NAMES, values, strict=True):
+        if isinstance(value, bool) or not isinstance(value, NUMBER_TYPES):
+            raise V2Error(400, f"{where}.{name}: expected a number, got {shorten(value)!r}")
+    return values
+
+
+async def _parse(request: Request, limit: int) -> tuple[np.ndarray, dict[str, Any] | None]:
+    """(rows (n, 30), parameters) of a V1 body {"instances": [...], "parameters": {...}}."""
+    try:
+        body = json.loads(await request.body(), object_pairs_hook=no_duplicate_keys)
+    except (ValueError, RecursionError) as err:
+        reason = shorten_text(str(err) or type(err).__name__, MAX_MESSAGE_CHARS)
+        raise V2Error(400, f"the body is not valid JSON: {reason}") from err
+    if not isinstance(body, dict) or not isinstance(body.get("instances"), list):
+        raise V2Error(400, f'expected {{"instances": [...]}}, got {shorten(body)!r}')
+    unknown = [
+        shorten_text(str(k), MAX_ECHO_CHARS) for k in itertools.islice(body, 5) if k not in ("instances", "parameters")
+    ]
+    if unknown:
+        raise V2Error(400, f'unknown keys {unknown}; a V1 body holds "instances" and, optionally, "parameters"')
+    instances, parameters = body["instances"], body.get("parameters")
+    if not 1 <= len(instances) <= limit:
+        raise V2Error(400, f"instances: expected 1 to {limit} instances, got {len(instances)}; send the rest apart")
+    if parameters is not None and not isinstance(parameters, dict):
+        raise V2Error(400, f"parameters must be an object, got {shorten(parameters)!r}")
+    rows = [_instance(i, instance) for i, instance in enumerate(instances)]
+    return np.array(rows, dtype=np.float64), parameters
+
+
+async def _predictions(request: Request, state: AppState, name: str, explain: bool) -> Predictions:
+    check_model(state, name, None)
+    x, parameters = await _parse(request, state.settings.max_batch_size)
+    point, alpha = options(parameters)
+    return protocol_predictions(state, x, Asked(point, alpha, explain), "instances[{i}].")
+
+
+@router.get(
+    "/models/{name}", summary="Model ready (V1)", response_model=None, openapi_extra=success("ModelReadyResponse")
+)
+async def model_ready(name: NameParam, state: StateDep) -> dict[str, Any]:
+    check_model(state, name, None)
+    return {"name": name, "ready": True}
+
+
+@router.post("/models/{name}:predict", summary="Predict (V1)", openapi_extra={**BODY_DOCS, **success("V1Predictions")})
+async def predict(name: NameParam, request: Request, state: StateDep) -> JSONResponse:
+    predictions = await _predictions(request, state, name, explain=False)
+    answers = [{k: v for k, v in p.as_dict().items() if k != "explanation"} for p in predictions]
+    return JSONResponse({"predictions": answers, "model_version": state.predictor.version, "disclaimer": DISCLAIMER})
+
+
+@router.post("/models/{name}:explain", summary="Explain (V1)", openapi_extra={**BODY_DOCS, **success("V1Explanations")})
+async def explain(name: NameParam, request: Request, state: StateDep) -> JSONResponse:
+    predictions = await _predictions(request, state, name, explain=True)
+    explanations = []
+    for p in predictions:
+        explanation = p.explanation
+        if explanation is None:
+            raise ExplanationError("the predictor returned a row without its explanation")
+        explanations.append(
+            {"label": p.label, "probability_malignant": p.probability_malignant, **explanation.as_dict()}
+        )
+    return JSONResponse(
+        {"explanations": explanations, "model_version": state.predictor.version, "disclaimer": DISCLAIMER}
+    )
