@@ -94,7 +94,7 @@ def _routes() -> list[tuple[str, str]]:
 def test_every_route_named_is_served(lambda_module: ModuleType, method: str, path: str) -> None:
     concrete = re.sub(r"\{[^}]+\}", "x", path)
     routes = [r for r in lambda_module.app.router.routes if isinstance(r, Route)]
-    for router in ("routes", "v2"):
+    for router in ("routes", "v2", "kserve_v1"):
         routes += [r for r in sys.modules[f"handler.{router}"].router.routes if isinstance(r, APIRoute)]
     matching = [r for r in routes if r.path_regex.match(concrete) and method in (r.methods or ())]
     assert matching, f"{method} {path}"
