@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
+from starlette.convertors import Convertor, register_url_convertor
 
 from handler.deps import AppState, Asked, StateDep, StrictJSONRoute, no_duplicate_keys
 from handler.errors import shorten, shorten_text
@@ -42,6 +43,22 @@ BODY_DOCS: dict[str, Any] = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V1Request"}}},
     }
 }
+
+
+class ModelName(Convertor[str]):
+    """A model name in a V1 path: no slash and no colon, so that `/v1/models/wdbc:predict` is not a model named
+    "wdbc:predict" (the readiness route would otherwise match it, and answer 405 naming GET for a POST route)."""
+
+    regex = "[^/:]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("model_name", ModelName())
 router = APIRouter(route_class=StrictJSONRoute, prefix=V1_PREFIX, tags=["KServe V1 protocol"])
 NameParam = Annotated[str, Path(description="the model's name (MODEL_NAME, default wdbc)")]
 
@@ -111,21 +128,27 @@ async def _predictions(request: Request, state: AppState, name: str, explain: bo
 
 
 @router.get(
-    "/models/{name}", summary="Model ready (V1)", response_model=None, openapi_extra=success("ModelReadyResponse")
+    "/models/{name:model_name}", summary="Model ready (V1)", response_model=None, openapi_extra=success("ModelReadyResponse")
 )
 async def model_ready(name: NameParam, state: StateDep) -> dict[str, Any]:
     check_model(state, name, None)
     return {"name": name, "ready": True}
 
 
-@router.post("/models/{name}:predict", summary="Predict (V1)", openapi_extra={**BODY_DOCS, **success("V1Predictions")})
+@router.post(
+    "/models/{name:model_name}:predict", summary="Predict (V1)", openapi_extra={**BODY_DOCS, **success("V1Predictions")}
+)
 async def predict(name: NameParam, request: Request, state: StateDep) -> JSONResponse:
     predictions = await _predictions(request, state, name, explain=False)
     answers = [{k: v for k, v in p.as_dict().items() if k != "explanation"} for p in predictions]
     return JSONResponse({"predictions": answers, "model_version": state.predictor.version, "disclaimer": DISCLAIMER})
 
 
-@router.post("/models/{name}:explain", summary="Explain (V1)", openapi_extra={**BODY_DOCS, **success("V1Explanations")})
+@router.post(
+    "/models/{name:model_name}:explain",
+    summary="Explain (V1)",
+    openapi_extra={**BODY_DOCS, **success("V1Explanations")},
+)
 async def explain(name: NameParam, request: Request, state: StateDep) -> JSONResponse:
     predictions = await _predictions(request, state, name, explain=True)
     explanations = []

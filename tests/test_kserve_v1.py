@@ -129,3 +129,10 @@ def test_v2_accepts_the_model_name_kserve_sends_and_refuses_another(
     # AND what is wrong is still refused: an unknown key is not one a client is known to add
     odd = invoke(event("v2", "POST", "/v2/models/wdbc/infer", {"model": "wdbc", "inputs": [tensor]}))
     assert odd.status == 400 and "model: Extra inputs are not permitted" in odd.body["error"]
+
+
+def test_a_verb_is_never_read_as_part_of_the_model_name(invoke: Invoke) -> None:
+    # /v1/models/wdbc:predict is the predict route, not the readiness of a model named "wdbc:predict"
+    wrong_method = invoke(event("v2", "GET", "/v1/models/wdbc:predict"))
+    assert wrong_method.status == 405 and wrong_method.headers["allow"] == "POST"
+    assert invoke(event("v2", "GET", "/v1/models/wdbc")).status == 200

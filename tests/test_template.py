@@ -183,7 +183,7 @@ def test_every_route_the_app_serves_is_declared_and_no_other(lambda_module: Modu
     declared = {r["Properties"]["RouteKey"] for r in _of_type(translated(), "AWS::ApiGatewayV2::Route").values()}
     served = {
         # An HTTP API path variable is a whole segment: KServe V1's "{name}:verb" routes are one greedy route
-        re.sub(r"\{name\}:[a-z]+$", "{proxy+}", f"{method} {route.path}")
+        re.sub(r"\{name\}:[a-z]+$", "{proxy+}", f"{method} {route.path_format}")
         for route in lambda_module.app.router.routes
         if isinstance(route, APIRoute | Route)
         for method in route.methods or ()
