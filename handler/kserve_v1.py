@@ -128,7 +128,10 @@ async def _predictions(request: Request, state: AppState, name: str, explain: bo
 
 
 @router.get(
-    "/models/{name:model_name}", summary="Model ready (V1)", response_model=None, openapi_extra=success("ModelReadyResponse")
+    "/models/{name:model_name}",
+    summary="Model ready (V1)",
+    response_model=None,
+    openapi_extra=success("ModelReadyResponse"),
 )
 async def model_ready(name: NameParam, state: StateDep) -> dict[str, Any]:
     check_model(state, name, None)

@@ -44,7 +44,7 @@ def record_predictions(predictions: Predictions, milliseconds: float, window: Dr
 
 
 def write_window(report: WindowReport) -> None:
-    """One EMF line: four headline metrics, and every per-feature figure as a field for Logs Insights."""
+    """One EMF line: five headline metrics, and every per-feature figure as a field for Logs Insights."""
     line = EphemeralMetrics(namespace=_namespace, service=_service)
     n = report.predictions
     line.add_metric(name="MalignantShare", unit=MetricUnit.Percent, value=100 * report.counts["malignant"] / n)
@@ -53,6 +53,7 @@ def write_window(report: WindowReport) -> None:
     )
     line.add_metric(name="IndeterminateRate", unit=MetricUnit.Percent, value=100 * report.counts["indeterminate"] / n)
     line.add_metric(name="LargestFeaturePsi", unit=MetricUnit.NoUnit, value=report.largest_psi[1])
+    line.add_metric(name="EstimatedAccuracy", unit=MetricUnit.Percent, value=100 * report.estimated["accuracy"])
     for key, value in report.fields().items():
         line.add_metadata(key=key, value=value)
     line.flush_metrics()

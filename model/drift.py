@@ -7,12 +7,19 @@ then starts again, so what it reports describes a crowd, never one caller.
 Drift per feature, against the training distribution stored in the artifact:
 - shift: the window's mean of (x - training mean) / training SD;
 - PSI, the population stability index over the training deciles: sum (o - e) ln(o / e).
+
+Performance estimated without labels (confidence-based, as NannyML's CBPE): with calibrated
+probabilities p, the chance that a prediction is right is p when it says malignant and 1 - p when it
+says benign. Their mean is the window's estimated accuracy; the expected sensitivity is the sum of p
+over predictions said malignant over the sum of p over all, the expected specificity the same with
+1 - p over those said benign. It assumes calibration still holds: a change in how the features relate
+to the outcome passes unseen (`python -m model evaluate` judges that, with labels).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -55,6 +62,7 @@ class WindowReport:
     psi: dict[str, float]
     latency_ms_mean: float = 0.0  # the app's own time per request, from the route to the answer
     latency_ms_max: float = 0.0
+    estimated: dict[str, float] = field(default_factory=dict)  # accuracy, sensitivity, specificity, no labels
 
     @property
     def largest_psi(self) -> tuple[str, float]:
@@ -71,6 +79,7 @@ class WindowReport:
         out.update({f"psi_{k}": round(v, 6) for k, v in self.psi.items()})
         name, value = self.largest_psi
         out.update(largest_psi_feature=name, largest_psi=round(value, 6))
+        out.update({f"estimated_{k}": round(v, 6) for k, v in self.estimated.items()})
         return out
 
 
@@ -92,6 +101,8 @@ class DriftWindow:
         self.histogram = np.zeros(HISTOGRAM_BINS, dtype=np.int64)
         self.z_sum = np.zeros(d)
         self.bins = np.zeros((d, 10), dtype=np.int64)
+        # Confidence-based estimates: sums of p and 1 - p, over all and over each predicted label.
+        self.right_sum = self.p_sum = self.p_malignant_sum = self.q_sum = self.q_benign_sum = 0.0
 
     def add(self, x: FloatArray, results: Results, milliseconds: float = 0.0) -> WindowReport | None:
         """Count one request's predictions; return the window's report when it is due (and start a new one)."""
@@ -107,6 +118,12 @@ class DriftWindow:
         self.counts["indeterminate"] += int(indeterminate.sum())
         self.counts["out_of_distribution"] += int(ood.sum())
         self.histogram += np.bincount(np.minimum((probability * HISTOGRAM_BINS).astype(int), 9), minlength=10)
+        q = 1.0 - probability
+        self.right_sum += float(np.where(malignant, probability, q).sum())
+        self.p_sum += float(probability.sum())
+        self.p_malignant_sum += float(probability[malignant].sum())
+        self.q_sum += float(q.sum())
+        self.q_benign_sum += float(q[~malignant].sum())
         z = (x - self.mean) / self.scale
         self.z_sum += np.where(np.isfinite(z), z, 0.0).sum(axis=0)
         # Each value's decile bin, all features at once: the number of that feature's edges at or below it.
@@ -131,4 +148,14 @@ class DriftWindow:
             psi={n: float(v) for n, v in zip(FEATURE_NAMES, psi, strict=True)},
             latency_ms_mean=self.latency_sum / self.requests,
             latency_ms_max=self.latency_max,
+            estimated=self._estimates(),
         )
+
+    def _estimates(self) -> dict[str, float]:
+        """Expected accuracy, sensitivity and specificity of the window's predictions, from p alone."""
+        return {
+            "accuracy": self.right_sum / self.predictions,
+            # With no malignant (benign) probability mass at all, nothing could be missed: 1 by convention.
+            "sensitivity": self.p_malignant_sum / self.p_sum if self.p_sum > 0 else 1.0,
+            "specificity": self.q_benign_sum / self.q_sum if self.q_sum > 0 else 1.0,
+        }

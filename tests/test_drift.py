@@ -126,7 +126,24 @@ def test_a_log_reader_learns_nothing_of_one_request(artifact_dir: Path, examples
     assert sum(line[f"probability_bin_{b}"] for b in range(10)) == 50
     assert {f"psi_{n}" for n in FEATURE_NAMES} <= set(line) and {f"shift_{n}" for n in FEATURE_NAMES} <= set(line)
     metrics = {m["Name"] for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
-    assert metrics == {"MalignantShare", "OutOfDistributionRate", "IndeterminateRate", "LargestFeaturePsi"}
+    assert metrics == {
+        "MalignantShare",
+        "OutOfDistributionRate",
+        "IndeterminateRate",
+        "LargestFeaturePsi",
+        "EstimatedAccuracy",
+    }
+    # AND the performance estimated without labels, computed here from the predictor's probabilities
+    predictions = Predictor.load(artifact_dir).predict(np.array([[r[n] for n in FEATURE_NAMES] for r in rows]))
+    p, said = predictions.probability, predictions.malignant
+    expected = {
+        "accuracy": float(np.mean(np.where(said, p, 1 - p))),
+        "sensitivity": float(p[said].sum() / p.sum()),
+        "specificity": float((1 - p)[~said].sum() / (1 - p).sum()),
+    }
+    for name, value in expected.items():
+        assert line[f"estimated_{name}"] == pytest.approx(value, abs=1e-6), name
+    assert line["EstimatedAccuracy"] == [pytest.approx(100 * expected["accuracy"], abs=1e-9)]
 
 
 def test_drift_drill_crosses_the_alarm_for_the_slipped_feature_only(artifact_dir: Path, tmp_path: Path) -> None:

@@ -212,6 +212,8 @@ def test_dashboard_and_drift_alarms() -> None:
     }
     assert alarms["OutOfDistributionRate"]["Threshold"] == {"Ref": "AlarmOutOfDistributionPercent"}
     assert alarms["LargestFeaturePsi"]["Threshold"] == {"Ref": "AlarmFeaturePsi"}
+    assert alarms["EstimatedAccuracy"]["Threshold"] == {"Ref": "AlarmEstimatedAccuracyPercent"}
+    assert alarms["EstimatedAccuracy"]["ComparisonOperator"] == "LessThanThreshold"
     assert template["Parameters"]["AlarmFeaturePsi"]["Default"] == drift.ALARM_PSI
 
 
