@@ -29,7 +29,7 @@ from model.errors import (
 from model.manifest import Manifest
 from model.schema import FEATURE_NAMES, N_FEATURES
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MANIFEST = manifest_io.FILE
 ARRAYS = manifest_io.ARRAYS_FILE
 KINDS = ("rbf", "linear")
@@ -51,6 +51,7 @@ COMMON_ARRAYS: dict[str, tuple[str, ...]] = {
     "ood_range_threshold": (),
     "drift_edges": ("d", "9"),  # training deciles per feature
     "drift_expected": ("d", "10"),  # training share per decile bin
+    "row_hashes": ("R",),  # one per training row (model.evaluate.row_hashes): which cohort rows were trained on
 }
 KIND_ARRAYS: dict[str, dict[str, tuple[str, ...]]] = {
     "rbf": {"support_vectors": ("I", "d"), "dual_coef": ("I",), "gamma": ()},

@@ -1,4 +1,7 @@
-"""`python -m model predict FILE.csv --model DIR`: score a CSV with an artifact, numpy only."""
+"""`python -m model predict FILE.csv --model DIR`: score a CSV with an artifact, numpy only.
+
+`python -m model evaluate COHORT.csv --model DIR`: judge the artifact on a labelled cohort (model.evaluate).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from model import evaluate as evaluation
+from model import evaluation_html
 from model.csvio import read_csv
 from model.errors import ArtifactError, CsvError, UnknownOptionError
 from model.predictor import Predictor
@@ -54,7 +59,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="add each row's exact contributions: base_value and contribution_<feature> columns in CSV, "
         "an explanation object in JSON",
     )
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="judge the model on a labelled cohort from another site",
+        description="Discrimination, calibration, rates at each operating point, conformal coverage, input shift, "
+        "the decision curve and the overlap with the training data, each beside what nested CV predicted. The CSV "
+        "follows the training CSV's naming and rules (labels M/B or malignant/benign); bad rows are named by line.",
+    )
+    evaluate.add_argument("file", type=Path, help="labelled CSV of the cohort")
+    evaluate.add_argument("--model", type=Path, default=Path("artifacts/model"), help="artifact directory")
+    evaluate.add_argument("--format", choices=("json", "html"), default="json", help="output format")
+    evaluate.add_argument("--output", type=Path, default=None, help="output file (default: standard output)")
+    evaluate.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default: %(default)s)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: %(default)s)")
     return parser
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Exit 0 when every row was judged, 1 when some rows were refused, 2 when the cohort cannot be judged."""
+    predictor = Predictor.load(args.model)
+    table = read_csv(args.file, require_labels=True)
+    for line, message in table.row_errors:
+        log.warning("%s: line %s: %s", args.file, line, message)
+    if table.y is None or len(table.x) == 0 or len(set(table.y.tolist())) < 2:
+        log.error("%s: a cohort needs rows of both labels to be judged", args.file)
+        return 2
+    report = evaluation.evaluate(predictor, table.x, table.y, resamples=args.bootstrap, seed=args.seed)
+    report["cohort"] = {"file": args.file.name, "sha256": evaluation.fingerprint(table.x, table.y)}
+    report["rows_refused"] = [{"line": line, "error": message} for line, message in table.row_errors]
+    if args.format == "json":
+        text = json.dumps(report, indent=2) + "\n"
+    else:
+        text = evaluation_html.render(report, args.file.name, report["cohort"]["sha256"])
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text)
+    return 1 if table.row_errors else 0
 
 
 def score(args: argparse.Namespace) -> tuple[list[dict[str, Any]], int, str]:
@@ -100,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     """Exit 0 when every row was scored, 1 when some rows were bad, 2 when nothing could be scored."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    if args.command == "evaluate":
+        try:
+            return run_evaluate(args)
+        except (ArtifactError, CsvError) as err:
+            log.error("%s", err)
+            return 2
     try:
         rows, bad, version = score(args)
     except (ArtifactError, CsvError, UnknownOptionError) as err:

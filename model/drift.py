@@ -41,6 +41,26 @@ def decile_edges(x: FloatArray) -> tuple[FloatArray, FloatArray]:
     return np.ascontiguousarray(edges), counts / len(x)
 
 
+def bin_counts(x: FloatArray, edges: FloatArray) -> np.ndarray:
+    """(d, 10) counts of rows x in each feature's training decile bin."""
+    d = edges.shape[0]
+    # Each value's bin, all features at once: the number of that feature's edges at or below it.
+    which = (edges[None, :, :] <= np.atleast_2d(x)[:, :, None]).sum(axis=2) + 10 * np.arange(d)
+    return np.bincount(which.ravel(), minlength=d * 10).reshape(d, 10)
+
+
+def psi(counts: np.ndarray, n: int, expected: FloatArray) -> FloatArray:
+    """Each feature's population stability index from its (d, 10) bin counts over n rows."""
+    observed = np.maximum(counts, EMPTY_BIN) / n
+    floor = np.maximum(expected, EMPTY_BIN / n)
+    return np.asarray(np.sum((observed - floor) * np.log(observed / floor), axis=1))
+
+
+def psi_of(x: FloatArray, edges: FloatArray, expected: FloatArray) -> FloatArray:
+    """Each feature's PSI for rows x against the training deciles."""
+    return psi(bin_counts(x, edges), len(np.atleast_2d(x)), expected)
+
+
 class Results(NamedTuple):
     """One request's results, row by row: what a window counts of them."""
 
@@ -90,7 +110,6 @@ class DriftWindow:
         self.mean, self.scale = arrays["scaler_mean"], arrays["scaler_scale"]
         self.edges, self.expected = arrays["drift_edges"], arrays["drift_expected"]
         self.size, self.min_requests = size, min_requests
-        self._offsets = 10 * np.arange(len(self.mean))
         self._reset()
 
     def _reset(self) -> None:
@@ -126,9 +145,7 @@ class DriftWindow:
         self.q_benign_sum += float(q[~malignant].sum())
         z = (x - self.mean) / self.scale
         self.z_sum += np.where(np.isfinite(z), z, 0.0).sum(axis=0)
-        # Each value's decile bin, all features at once: the number of that feature's edges at or below it.
-        which = (self.edges[None, :, :] <= x[:, :, None]).sum(axis=2) + self._offsets
-        self.bins += np.bincount(which.ravel(), minlength=self.bins.size).reshape(self.bins.shape)
+        self.bins += bin_counts(x, self.edges)
         if self.predictions < self.size or self.requests < self.min_requests:
             return None
         report = self._report()
@@ -136,16 +153,14 @@ class DriftWindow:
         return report
 
     def _report(self) -> WindowReport:
-        observed = np.maximum(self.bins, EMPTY_BIN) / self.predictions
-        expected = np.maximum(self.expected, EMPTY_BIN / self.predictions)
-        psi = np.sum((observed - expected) * np.log(observed / expected), axis=1)
+        drift = psi(self.bins, self.predictions, self.expected)
         return WindowReport(
             predictions=self.predictions,
             requests=self.requests,
             counts=dict(self.counts),
             histogram=[int(v) for v in self.histogram],
             shift={n: float(v) for n, v in zip(FEATURE_NAMES, self.z_sum / self.predictions, strict=True)},
-            psi={n: float(v) for n, v in zip(FEATURE_NAMES, psi, strict=True)},
+            psi={n: float(v) for n, v in zip(FEATURE_NAMES, drift, strict=True)},
             latency_ms_mean=self.latency_sum / self.requests,
             latency_ms_max=self.latency_max,
             estimated=self._estimates(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 from model.arrays import FloatArray, IntArray
 from model.csvio import MAX_SHOWN, read_csv
 from model.errors import CsvError
+from model.evaluate import fingerprint
 from model.manifest import DataSpec
 from model.schema import FEATURE_NAMES, canonical_name
 
@@ -27,9 +27,7 @@ class Dataset:
     @property
     def fingerprint(self) -> str:
         """sha256 of the feature matrix (C order, float64) followed by the labels (int64)."""
-        digest = hashlib.sha256(np.ascontiguousarray(self.x, dtype=np.float64).tobytes())
-        digest.update(np.ascontiguousarray(self.y, dtype=np.int64).tobytes())
-        return digest.hexdigest()
+        return fingerprint(self.x, self.y)
 
     def spec(self) -> DataSpec:
         """What the manifest records of the data."""

@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from model.arrays import FloatArray
+from model.arrays import FloatArray, IntArray
 from model.drift import decile_edges
+from model.evaluate import calibration, row_hashes
 from model.manifest import Summary
 from training import data, export, ood, protocol
 from training.families import BY_NAME, FAMILIES, Family, Profile
@@ -45,6 +46,7 @@ class TrainingResult:
     arrays: dict[str, FloatArray]  # the numpy artifact's arrays
     exported: export.Exported  # the margin model: kind, estimator, calibration
     ood_cv: OodFigures[Summary]
+    pooled_calibration: dict[str, Summary]  # the shipped family's calibration intercept and slope
 
 
 def _over(values: list[Any]) -> Any:
@@ -87,6 +89,28 @@ def ood_summary(splits: list[SplitResult]) -> OodFigures[Summary]:
     )
 
 
+def pooled_calibration(splits: list[SplitResult], y: IntArray, family: str) -> dict[str, Summary]:
+    """Calibration-in-the-large and slope of one family's outer-fold predictions, pooled within each repeat
+    (a fold of a few dozen rows is often separated, where the slope has no finite estimate): the mean over
+    repeats, and an SD from both the fits' standard errors and the spread between repeats."""
+    fits: dict[str, list[tuple[float, float]]] = {"calibration_intercept": [], "calibration_slope": []}
+    for repeat in sorted({s.repeat for s in splits}):
+        mine = [s for s in splits if s.repeat == repeat]
+        index = np.concatenate([s.test_index for s in mine])
+        p = np.clip(np.concatenate([s.families[family].probability for s in mine]), 1e-12, 1 - 1e-12)
+        fitted = calibration(y[index], np.log(p / (1 - p)))
+        for key, found in fits.items():
+            low, high = fitted[f"{key}_ci"]
+            found.append((float(fitted[key]), (high - low) / (2 * 1.959963984540054)))
+    out = {}
+    for key, values in fits.items():
+        means = np.array([m for m, _ in values])
+        spread = float(np.var(means, ddof=1)) if len(means) > 1 else 0.0
+        se = float(np.mean([e**2 for _, e in values]))
+        out[key] = Summary(mean=float(means.mean()), std=float(np.sqrt(se + spread)), n=len(values))
+    return out
+
+
 def choose(families: dict[str, FamilyResult], asked: str | None) -> tuple[Family, str]:
     """The family to ship and the rule that chose it."""
     if asked is not None:
@@ -112,6 +136,7 @@ def train(dataset: data.Dataset, profile: Profile, seed: int, jobs: int, family:
     arrays["background"], arrays["background_weights"] = export.background(z, profile.background_size, seed)
     arrays.update(ood.fit_with_threshold(x, y, seed))
     arrays["drift_edges"], arrays["drift_expected"] = decile_edges(x)
+    arrays["row_hashes"] = row_hashes(x)
     return TrainingResult(
         dataset=dataset,
         profile=profile,
@@ -127,6 +152,7 @@ def train(dataset: data.Dataset, profile: Profile, seed: int, jobs: int, family:
         arrays=arrays,
         exported=exported,
         ood_cv=ood_summary(splits),
+        pooled_calibration=pooled_calibration(splits, y, chosen.name),
     )
 
 

@@ -149,7 +149,10 @@ def build_manifest(result: TrainingResult) -> Manifest:
         operating_points=_operating_points(result),
         conformal=_conformal(result),
         out_of_distribution=_ood(result),
-        metrics=MetricsSummary(protocol=result.profile.description, scores=result.families[result.chosen.name].summary),
+        metrics=MetricsSummary(
+            protocol=result.profile.description,
+            scores={**result.families[result.chosen.name].summary, **result.pooled_calibration},
+        ),
         explanation=ExplanationSpec(
             method="exact interventional Shapley values of the calibrated log-odds",
             background=f"weighted k-means of the standardised training rows, {background_size} centres",

@@ -1,0 +1,165 @@
+"""Site-shift drill: train on part of the data, judge the model on the held-out part as another site would,
+then on the same rows after a simulated scanner difference; and the performance the window line estimates
+without labels, against the accuracy realised.
+
+    python -m benchmarks.siteshift [--work build/siteshift] [--bootstrap 2000] [--json FILE]
+
+The scanner difference multiplies every texture and smoothness feature (mean, se, worst) by 1.2, as a
+scanner with another resolution or stain would. Training uses a profile (default: the default one) on
+two thirds of the embedded rows (stratified, seeded); the held-out third is the "other site".
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from infra.paths import ROOT
+from model.drift import DriftWindow, Results
+from model.evaluate import evaluate
+from model.predictor import Predictor
+from model.schema import FEATURE_NAMES, FEATURES
+from training import cli, data
+
+SHIFTED = tuple(f.position for f in FEATURES if f.measurement in ("texture", "smoothness"))
+FACTOR = 1.2
+WINDOW = 50
+
+
+def write_csv(path: Path, x: np.ndarray, y: np.ndarray) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "diagnosis", *FEATURE_NAMES])
+        for i, (row, label) in enumerate(zip(x, y, strict=True)):
+            writer.writerow([str(900000 + i), "M" if label else "B", *(repr(float(v)) for v in row)])
+    return path
+
+
+def split(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    dataset = data.embedded()
+    x_train, x_held, y_train, y_held = train_test_split(
+        dataset.x, dataset.y, test_size=1 / 3, stratify=dataset.y, random_state=seed
+    )
+    return x_train, y_train, x_held, y_held
+
+
+def shifted(x: np.ndarray) -> np.ndarray:
+    out = x.copy()
+    out[:, list(SHIFTED)] *= FACTOR
+    return out
+
+
+def train(work: Path, x: np.ndarray, y: np.ndarray, profile: str) -> Path:
+    out = work / f"model-{profile}"
+    code = cli.main(["--data", str(write_csv(work / "train.csv", x, y)), "--profile", profile, "--out", str(out)])
+    if code != 0:
+        raise RuntimeError(f"training on the first site failed with exit code {code}")
+    return out
+
+
+def windows(predictor: Predictor, x: np.ndarray, y: np.ndarray, seed: int, count: int = 40) -> dict[str, Any]:
+    """Estimated against realised accuracy over `count` windows of WINDOW rows drawn from (x, y)."""
+    rng = np.random.default_rng(seed)
+    errors, estimates, realised = [], [], []
+    for _ in range(count):
+        i = rng.choice(len(y), WINDOW, replace=False)
+        window = DriftWindow(predictor.artifact.arrays, WINDOW, 1)
+        p = predictor.predict(x[i])
+        report = window.add(x[i], Results(p.probability, p.malignant, p.indeterminate, p.out_of_distribution))
+        if report is None:
+            raise RuntimeError("a full window wrote no report")
+        actual = float(np.mean(p.malignant == (y[i] == 1)))
+        estimates.append(report.estimated["accuracy"])
+        realised.append(actual)
+        errors.append(report.estimated["accuracy"] - actual)
+    return {
+        "windows": count,
+        "estimated_mean": float(np.mean(estimates)),
+        "realised_mean": float(np.mean(realised)),
+        "error_mean": float(np.mean(errors)),
+        "error_sd": float(np.std(errors, ddof=1)),
+    }
+
+
+def low_prevalence(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out rows with a third of the malignant ones: a site that sees fewer cancers."""
+    malignant = np.flatnonzero(y == 1)
+    keep = np.r_[np.flatnonzero(y == 0), malignant[: len(malignant) // 3]]
+    return x[keep], y[keep]
+
+
+def drill(work: Path, resamples: int, profile: str = "default", seed: int = 0) -> dict[str, Any]:
+    work.mkdir(parents=True, exist_ok=True)
+    x_train, y_train, x_held, y_held = split(seed)
+    predictor = Predictor.load(train(work, x_train, y_train, profile))
+    reports = {
+        "held_out": evaluate(predictor, x_held, y_held, resamples=resamples, seed=seed),
+        "shifted": evaluate(predictor, shifted(x_held), y_held, resamples=resamples, seed=seed),
+    }
+    x_low, y_low = low_prevalence(x_held, y_held)
+    estimates = {
+        "held_out": windows(predictor, x_held, y_held, seed),
+        "low_prevalence": windows(predictor, x_low, y_low, seed),
+        "shifted": windows(predictor, shifted(x_held), y_held, seed),
+    }
+    return {"model_version": predictor.version, "reports": reports, "estimates": estimates}
+
+
+FIGURES = ("auc", "calibration_intercept", "calibration_slope", "brier", "ood_share", "balanced.sensitivity")
+
+
+def _figure(report: dict[str, Any], name: str) -> float:
+    if "." in name:
+        point, key = name.split(".")
+        return float(report["operating_points"][point][key])
+    return float(report[name])
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = ["| figure | held-out site | verdict | shifted scanner | verdict |", "|---|---|---|---|---|"]
+    held, moved = result["reports"]["held_out"], result["reports"]["shifted"]
+    for name in FIGURES:
+        lines.append(
+            f"| {name} | {_figure(held, name):.3f} | {held['verdicts'][name]} | "
+            f"{_figure(moved, name):.3f} | {moved['verdicts'][name]} |"
+        )
+    lines.append(
+        f"| features moved (PSI > 0.25) | {', '.join(held['features_moved']) or 'none'} | | "
+        f"{', '.join(moved['features_moved']) or 'none'} | |"
+    )
+    lines += [
+        "",
+        "| windows of 50 | estimated accuracy | realised | mean error | SD of error |",
+        "|---|---|---|---|---|",
+    ]
+    for name, w in result["estimates"].items():
+        lines.append(
+            f"| {name} | {w['estimated_mean']:.3f} | {w['realised_mean']:.3f} | "
+            f"{w['error_mean']:+.3f} | {w['error_sd']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "siteshift")
+    parser.add_argument("--bootstrap", type=int, default=2000)
+    parser.add_argument("--profile", default="default", help="training profile of the first site's model")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    result = drill(args.work, args.bootstrap, args.profile)
+    sys.stdout.write(table(result) + "\n")
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
