@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     logs = _module(
         "benchmarks.logcost", "--model", model, "--work", str(args.out), "--json", str(args.out / "logcost.json")
     )
+    shift = _module(
+        "benchmarks.siteshift", "--work", str(args.out / "siteshift"), "--json", str(args.out / "siteshift.json")
+    )
     results = {
         "machine": machine(),
         "model": {"version": warm["model_version"], "kind": warm["kind"]},
@@ -79,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         "explanation": explain,
         "drift": drift,
         "logs_and_cost": logs,
+        "siteshift": shift,
     }
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     tables.write_documents(results)

@@ -11,10 +11,16 @@ import json
 import re
 from typing import Any
 
+from benchmarks import siteshift
 from infra.paths import ROOT
 
 LATEST = ROOT / "benchmarks" / "latest.json"
-DOCUMENTS = {"latest": ROOT / "BENCHMARKS.md", "headline": ROOT / "README.md"}
+# Each table, and the documents that show it.
+DOCUMENTS = {
+    "latest": (ROOT / "BENCHMARKS.md",),
+    "headline": (ROOT / "README.md",),
+    "siteshift": (ROOT / "BENCHMARKS.md", ROOT / "README.md"),
+}
 Row = tuple[str, str, str, str]
 
 
@@ -164,7 +170,12 @@ def render_headline(r: dict[str, Any]) -> str:
     return _machine(r) + "\n\n" + _table(HEAD, rows)
 
 
-RENDER = {"latest": render_latest, "headline": render_headline}
+def render_siteshift(r: dict[str, Any]) -> str:
+    """The site-shift drill: the held-out site and the shifted scanner, and the estimates without labels."""
+    return siteshift.table(r["siteshift"])
+
+
+RENDER = {"latest": render_latest, "headline": render_headline, "siteshift": render_siteshift}
 
 
 def _markers(text: str, name: str) -> re.Match[str]:
@@ -182,7 +193,8 @@ def section(text: str, name: str) -> str:
 def write_documents(results: dict[str, Any]) -> None:
     """Keep the results as the latest run and rewrite both documents' tables from them."""
     LATEST.write_text(json.dumps(results, indent=2) + "\n")
-    for name, path in DOCUMENTS.items():
-        text = path.read_text()
-        start, end = _markers(text, name).span(1)
-        path.write_text(text[:start] + RENDER[name](results) + "\n" + text[end:])
+    for name, paths in DOCUMENTS.items():
+        for path in paths:
+            text = path.read_text()
+            start, end = _markers(text, name).span(1)
+            path.write_text(text[:start] + RENDER[name](results) + "\n" + text[end:])

@@ -30,10 +30,15 @@ class AppState(NamedTuple):
     window: DriftWindow
 
 
-async def app_state(request: Request) -> AppState:
-    """The app's AppState (an async dependency: a sync one would cost a thread hop per request)."""
+def state_of(request: Request) -> AppState:
+    """The app's AppState, for routes that take the request itself."""
     state: AppState = request.app.state.app_state
     return state
+
+
+async def app_state(request: Request) -> AppState:
+    """The app's AppState (an async dependency: a sync one would cost a thread hop per request)."""
+    return state_of(request)
 
 
 StateDep = Annotated[AppState, Depends(app_state)]

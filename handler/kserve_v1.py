@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 
-from handler.deps import AppState, Asked, StateDep, StrictJSONRoute, no_duplicate_keys
+from handler.deps import AppState, Asked, StrictJSONRoute, no_duplicate_keys, state_of
 from handler.errors import shorten, shorten_text
 from handler.limits import MAX_ECHO_CHARS, MAX_MESSAGE_CHARS
-from handler.openapi import success
+from handler.openapi import documented
 from handler.v2 import V2Error, check_model, options, protocol_predictions
 from model.errors import ExplanationError
 from model.predictor import Predictions
@@ -60,7 +60,7 @@ class ModelName(Convertor[str]):
 
 register_url_convertor("model_name", ModelName())
 router = APIRouter(route_class=StrictJSONRoute, prefix=V1_PREFIX, tags=["KServe V1 protocol"])
-NameParam = Annotated[str, Path(description="the model's name (MODEL_NAME, default wdbc)")]
+NAME = ("name", "the model's name (MODEL_NAME, default wdbc)")
 
 
 def is_v1(path: str) -> bool:
@@ -120,40 +120,35 @@ async def _parse(request: Request, limit: int) -> tuple[np.ndarray, dict[str, An
     return np.array(rows, dtype=np.float64), parameters
 
 
-async def _predictions(request: Request, state: AppState, name: str, explain: bool) -> Predictions:
-    check_model(state, name, None)
+async def _predictions(request: Request, explain: bool) -> tuple[AppState, Predictions]:
+    state = state_of(request)
+    check_model(state, request.path_params["name"], None)
     x, parameters = await _parse(request, state.settings.max_batch_size)
     point, alpha = options(parameters)
-    return protocol_predictions(state, x, Asked(point, alpha, explain), "instances[{i}].")
+    return state, protocol_predictions(state, x, Asked(point, alpha, explain), "instances[{i}].")
 
 
-@router.get(
-    "/models/{name:model_name}",
-    summary="Model ready (V1)",
-    response_model=None,
-    openapi_extra=success("ModelReadyResponse"),
-)
-async def model_ready(name: NameParam, state: StateDep) -> dict[str, Any]:
-    check_model(state, name, None)
+@router.get("/models/{name:model_name}", summary="Model ready (V1)", **documented("ModelReadyResponse", NAME))
+async def model_ready(request: Request) -> dict[str, Any]:
+    name = request.path_params["name"]
+    check_model(state_of(request), name, None)
     return {"name": name, "ready": True}
 
 
 @router.post(
-    "/models/{name:model_name}:predict", summary="Predict (V1)", openapi_extra={**BODY_DOCS, **success("V1Predictions")}
+    "/models/{name:model_name}:predict", summary="Predict (V1)", **documented("V1Predictions", NAME, **BODY_DOCS)
 )
-async def predict(name: NameParam, request: Request, state: StateDep) -> JSONResponse:
-    predictions = await _predictions(request, state, name, explain=False)
+async def predict(request: Request) -> JSONResponse:
+    state, predictions = await _predictions(request, explain=False)
     answers = [{k: v for k, v in p.as_dict().items() if k != "explanation"} for p in predictions]
     return JSONResponse({"predictions": answers, "model_version": state.predictor.version, "disclaimer": DISCLAIMER})
 
 
 @router.post(
-    "/models/{name:model_name}:explain",
-    summary="Explain (V1)",
-    openapi_extra={**BODY_DOCS, **success("V1Explanations")},
+    "/models/{name:model_name}:explain", summary="Explain (V1)", **documented("V1Explanations", NAME, **BODY_DOCS)
 )
-async def explain(name: NameParam, request: Request, state: StateDep) -> JSONResponse:
-    predictions = await _predictions(request, state, name, explain=True)
+async def explain(request: Request) -> JSONResponse:
+    state, predictions = await _predictions(request, explain=True)
     explanations = []
     for p in predictions:
         explanation = p.explanation

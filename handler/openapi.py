@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from fastapi import FastAPI
-from fastapi.openapi.models import OpenAPI
+from fastapi.openapi.models import OpenAPI, Operation
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
@@ -28,6 +28,7 @@ ERROR_STATUSES = {
     415: "content type other than application/json",
     422: "validation failed: each violation names the field, the rule and the value",
 }
+OPERATION_ORDER = {name: i for i, name in enumerate(Operation.model_fields)}
 # FastAPI's own 422 documentation, which our ErrorResponse replaces on every route.
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
@@ -45,26 +46,44 @@ def success(model: str) -> dict[str, Any]:
     return {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": REF.format(model=model)}}}}}}
 
 
+def documented(model: str | None, *parameters: tuple[str, str], **extra: Any) -> dict[str, Any]:
+    """A route's `response_model` and `openapi_extra`: its 200 answer's model, and path parameters the
+    route reads from the request itself (a declared one costs the cold start a schema build per route)."""
+    described = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "description": text, "title": name.title()},
+            "description": text,
+        }
+        for name, text in parameters
+    ]
+    openapi_extra = {**extra, **(success(model) if model else {}), **({"parameters": described} if described else {})}
+    return {"response_model": None, "openapi_extra": openapi_extra}
+
+
 def _json_content(model: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": REF.format(model=model)}}}
 
 
 def add_errors(schema: dict[str, Any], protocols: Sequence[ErrorDocs]) -> None:
-    """Every operation's error answers: ours, or those of the protocol its path belongs to."""
+    """Every operation's error answers: ours, or those of the protocol its path belongs to. Each
+    operation's keys are put in FastAPI's order, as if the routes had declared all of it."""
     for path, operations in schema.get("paths", {}).items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             errors = {status: (text, "ErrorResponse") for status, text in ERROR_STATUSES.items()}
             for protocol in protocols:
                 if protocol.applies(path):
                     errors.update({status: (text, protocol.model) for status, text in protocol.statuses.items()})
-            responses = operation["responses"]
             operation["responses"] = {
-                "200": responses["200"],
+                "200": operation["responses"]["200"],
                 **{
                     str(status): {"description": text, "content": _json_content(model)}
                     for status, (text, model) in sorted(errors.items())
                 },
             }
+            operations[method] = dict(sorted(operation.items(), key=lambda item: OPERATION_ORDER.get(item[0], 99)))
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in FASTAPI_VALIDATION_SCHEMAS:
         components.pop(name, None)

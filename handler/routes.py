@@ -85,7 +85,8 @@ async def docs_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/docs/assets/{asset}", include_in_schema=False)
-async def docs_asset(asset: str) -> Response:
+async def docs_asset(request: Request) -> Response:
+    asset = request.path_params["asset"]  # read here: a declared parameter costs the cold start its schema
     found = docs.asset(asset)
     if found is None:
         message = f"no such asset {shorten_text(asset, MAX_ECHO_CHARS)!r}; the assets are {sorted(docs.ASSETS)}"

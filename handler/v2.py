@@ -11,17 +11,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from itertools import chain
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from handler.deps import AppState, Asked, StateDep, StrictJSONRoute, no_duplicate_keys, predictions_for
+from handler.deps import AppState, Asked, StrictJSONRoute, no_duplicate_keys, predictions_for, state_of
 from handler.errors import shorten, shorten_text
 from handler.limits import MAX_DETAIL_CHARS, MAX_ECHO_CHARS, MAX_MESSAGE_CHARS
-from handler.openapi import success
+from handler.openapi import documented, success
 from model.errors import InputError, UnknownOptionError
 from model.predictor import LABELS, Predictions
 from model.schema import DISCLAIMER, FEATURE_NAMES, N_FEATURES
@@ -259,21 +259,30 @@ router = APIRouter(route_class=StrictJSONRoute, prefix=V2_PREFIX, tags=["Open In
 # Each answer's model is documented by handler.openapi from handler.responses, not built at init.
 METADATA: dict[str, Any] = {"response_model": None, "openapi_extra": success("ModelMetadataResponse")}
 READY: dict[str, Any] = {"response_model": None, "openapi_extra": success("ModelReadyResponse")}
-NameParam = Annotated[str, Path(description="the model's name (MODEL_NAME, default wdbc)")]
-VersionParam = Annotated[str, Path(description="the model version (the artifact's content hash)")]
+# Path parameters are read from the request (handler.openapi.documented documents them).
+NAME = ("name", "the model's name (MODEL_NAME, default wdbc)")
+VERSION = ("version", "the model version (the artifact's content hash)")
 
 
-@router.get("", summary="Server metadata", response_model=None, openapi_extra=success("ServerMetadataResponse"))
-async def server_metadata(state: StateDep) -> dict[str, Any]:
-    return {"name": SERVER_NAME, "version": state.predictor.version, "extensions": list(EXTENSIONS)}
+def _asked(request: Request) -> tuple[AppState, str, str | None]:
+    """(state, model name, version or None) of a request to a model's route, the model checked."""
+    state, params = state_of(request), request.path_params
+    name, version = params["name"], params.get("version")
+    check_model(state, name, version)
+    return state, name, version
 
 
-@router.get("/health/live", summary="Server live", response_model=None, openapi_extra=success("ServerLiveResponse"))
+@router.get("", summary="Server metadata", **documented("ServerMetadataResponse"))
+async def server_metadata(request: Request) -> dict[str, Any]:
+    return {"name": SERVER_NAME, "version": state_of(request).predictor.version, "extensions": list(EXTENSIONS)}
+
+
+@router.get("/health/live", summary="Server live", **documented("ServerLiveResponse"))
 async def live() -> dict[str, bool]:
     return {"live": True}
 
 
-@router.get("/health/ready", summary="Server ready", response_model=None, openapi_extra=success("ServerReadyResponse"))
+@router.get("/health/ready", summary="Server ready", **documented("ServerReadyResponse"))
 async def ready() -> dict[str, bool]:
     return {"ready": True}
 
@@ -305,28 +314,32 @@ def _metadata(state: AppState) -> dict[str, Any]:
     }
 
 
-@router.get("/models/{name}", summary="Model metadata", **METADATA)
-async def model_metadata(name: NameParam, state: StateDep) -> dict[str, Any]:
-    check_model(state, name, None)
-    return _metadata(state)
+@router.get("/models/{name}", summary="Model metadata", **documented("ModelMetadataResponse", NAME))
+async def model_metadata(request: Request) -> dict[str, Any]:
+    return _metadata(_asked(request)[0])
 
 
-@router.get("/models/{name}/versions/{version}", summary="Model metadata, one version", **METADATA)
-async def version_metadata(name: NameParam, version: VersionParam, state: StateDep) -> dict[str, Any]:
-    check_model(state, name, version)
-    return _metadata(state)
+@router.get(
+    "/models/{name}/versions/{version}",
+    summary="Model metadata, one version",
+    **documented("ModelMetadataResponse", NAME, VERSION),
+)
+async def version_metadata(request: Request) -> dict[str, Any]:
+    return _metadata(_asked(request)[0])
 
 
-@router.get("/models/{name}/ready", summary="Model ready", **READY)
-async def model_ready(name: NameParam, state: StateDep) -> dict[str, Any]:
-    check_model(state, name, None)
-    return {"name": name, "ready": True}
+@router.get("/models/{name}/ready", summary="Model ready", **documented("ModelReadyResponse", NAME))
+async def model_ready(request: Request) -> dict[str, Any]:
+    return {"name": _asked(request)[1], "ready": True}
 
 
-@router.get("/models/{name}/versions/{version}/ready", summary="Model ready, one version", **READY)
-async def version_ready(name: NameParam, version: VersionParam, state: StateDep) -> dict[str, Any]:
-    check_model(state, name, version)
-    return {"name": name, "ready": True}
+@router.get(
+    "/models/{name}/versions/{version}/ready",
+    summary="Model ready, one version",
+    **documented("ModelReadyResponse", NAME, VERSION),
+)
+async def version_ready(request: Request) -> dict[str, Any]:
+    return {"name": _asked(request)[1], "ready": True}
 
 
 INFER_DOCS: dict[str, Any] = {
@@ -338,9 +351,9 @@ INFER_DOCS: dict[str, Any] = {
 }
 
 
-async def _infer(request: Request, state: AppState, name: str, version: str | None) -> JSONResponse:
+async def _infer(request: Request) -> JSONResponse:
     """Inference; every failure raises V2Error, answered as the protocol says by handler.exceptions."""
-    check_model(state, name, version)
+    state, name, version = _asked(request)
     if "inference-header-content-length" in request.headers:
         raise V2Error(400, "the binary tensor data extension is not supported; send JSON data (binary_data=False)")
     body = _parse(await request.body())
@@ -371,11 +384,15 @@ async def _infer(request: Request, state: AppState, name: str, version: str | No
     return JSONResponse(answer)
 
 
-@router.post("/models/{name}/infer", summary="Inference", openapi_extra=INFER_DOCS)
-async def infer(name: NameParam, request: Request, state: StateDep) -> JSONResponse:
-    return await _infer(request, state, name, None)
+@router.post("/models/{name}/infer", summary="Inference", **documented(None, NAME, **INFER_DOCS))
+async def infer(request: Request) -> JSONResponse:
+    return await _infer(request)
 
 
-@router.post("/models/{name}/versions/{version}/infer", summary="Inference, one version", openapi_extra=INFER_DOCS)
-async def infer_version(name: NameParam, version: VersionParam, request: Request, state: StateDep) -> JSONResponse:
-    return await _infer(request, state, name, version)
+@router.post(
+    "/models/{name}/versions/{version}/infer",
+    summary="Inference, one version",
+    **documented(None, NAME, VERSION, **INFER_DOCS),
+)
+async def infer_version(request: Request) -> JSONResponse:
+    return await _infer(request)

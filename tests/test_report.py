@@ -60,6 +60,7 @@ def test_model_card_has_every_section_with_real_figures(drawn: Path) -> None:
         "Metrics",
         "Training data",
         "Evaluation data",
+        "How to validate this model on your data",
         "Quantitative analyses",
         "Ethical considerations",
         "Caveats and recommendations",
@@ -71,6 +72,8 @@ def test_model_card_has_every_section_with_real_figures(drawn: Path) -> None:
     assert f"AUC {chosen['auc']['mean']:.4f}" in card
     assert metrics["model_version"] in card and "Street" in card and "not a diagnostic tool" in card
     assert not re.search(r"\b(TODO|TBD|XXX|nan|None)\b|\{[a-z_]+\}", card)
+    assert "python -m model evaluate" in card
+    assert "How to validate this model on your data" in (drawn / "report" / "report.html").read_text()
 
 
 def test_robustness_figures_are_in_the_report(drawn: Path) -> None:

@@ -19,7 +19,15 @@ INTENDED_USE = """## Intended use
 
 EVALUATION_DATA = """## Evaluation data
 The same rows, by repeated stratified nested cross-validation: every figure above comes from rows the model judged
-had not been used to fit or tune it. There is no external test set."""
+had not been used to fit or tune it. There is no external test set.
+
+## How to validate this model on your data
+`python -m model evaluate COHORT.csv --model DIR --format html --output report.html` judges this model on a
+labelled cohort from another site: AUC with a bootstrap interval, calibration-in-the-large and slope, Brier
+scores, sensitivity, specificity, PPV and NPV at each operating point with Wilson intervals, conformal coverage
+per class, input shift per feature, a decision curve, and the cohort rows that were training rows (counted
+apart). Each figure stands beside what nested cross-validation predicted, with a verdict in words. Recalibrate
+before any use where the calibration verdicts say the probabilities do not transfer."""
 
 CLOSING = """## Ethical considerations
 - A wrong benign answer can delay care; the screening operating point trades specificity for sensitivity >= 0.99,

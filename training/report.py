@@ -77,6 +77,11 @@ feature alone is multiplied or divided by 10, as a unit or typing slip would; ov
 <table><tr><th>feature</th><th>times 10</th><th>divided by 10</th><th>why a slip can go unseen</th></tr>
 {ood_rows}</table>
 <h2>Importance and clinical knowledge</h2><p>{html.escape(clinical_comparison(run))}</p>
+<h2>How to validate this model on your data</h2><p><code>python -m model evaluate COHORT.csv --model DIR
+--format html --output report.html</code> judges this model on a labelled cohort from another site: discrimination,
+calibration-in-the-large and slope, Brier scores, rates at each operating point with Wilson intervals, conformal
+coverage, input shift, a decision curve and the overlap with the training rows, each figure beside what nested
+cross-validation predicted, with a verdict in words.</p>
 </body></html>
 """
 
