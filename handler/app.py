@@ -7,9 +7,11 @@ from functools import cache, partial
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.routing import compile_path
 
 from handler import exceptions, kserve_v1, routes, v2
 from handler.deps import AppState
+from handler.lazy_routes import LazyRoutes
 from handler.limits import LARGEST_BATCH, MAX_ANSWER_BYTES, largest_batch, largest_record_answer
 from handler.middleware import BodyGuard, JsonHeaders
 from handler.openapi import ClassifierAPI, ErrorDocs
@@ -34,10 +36,14 @@ def check_batch_limit(settings: Settings, predictor: Predictor) -> None:
 def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     """The app for these settings and this model; SettingsError if they cannot work together."""
     check_batch_limit(settings, predictor)
+    protocols = LazyRoutes(
+        (v2.V2_PREFIX, kserve_v1.V1_PREFIX), lambda: [*v2.routes().routes, *kserve_v1.routes().routes]
+    )
     app = ClassifierAPI(
         manifest=predictor.manifest,
         max_batch_size=settings.max_batch_size,
         extra_models=(v2.InferenceRequest,),
+        lazy=protocols,
         protocols=(
             ErrorDocs(v2.is_v2, v2.V2_ERROR_STATUSES, "ErrorOut"),
             ErrorDocs(kserve_v1.is_v1, kserve_v1.V1_ERROR_STATUSES, "ErrorOut"),
@@ -58,11 +64,20 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     exceptions.install(app)
     # The routers' routes go onto the app as they were built: FastAPI 0.165 builds an included router's
     # routes a second time on their first request (about 0.3 ms each, on the cold path), and ours take
-    # nothing from inclusion (no prefix, dependency or response added there).
-    served = [*routes.router.routes, *v2.router.routes, *kserve_v1.router.routes]
-    app.router.routes.extend(served)
+    # nothing from inclusion (no prefix, dependency or response added there). The KServe protocols' routes
+    # are built on their first request (handler.lazy_routes).
+    app.router.routes.extend(routes.router.routes)
+    app.router.routes.append(protocols)
     json_routes = [
-        route.path_regex for route in served if isinstance(route, APIRoute) and "POST" in (route.methods or ())
+        route.path_regex
+        for route in routes.router.routes
+        if isinstance(route, APIRoute) and "POST" in (route.methods or ())
+    ]
+    json_routes += [
+        compile_path(prefix + path)[0]
+        for prefix, table in ((v2.V2_PREFIX, v2.ROUTES), (kserve_v1.V1_PREFIX, kserve_v1.ROUTES))
+        for method, path, *_ in table
+        if method == "POST"
     ]
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes, json_routes=json_routes)
     app.add_middleware(JsonHeaders)

@@ -59,7 +59,6 @@ class ModelName(Convertor[str]):
 
 
 register_url_convertor("model_name", ModelName())
-router = APIRouter(route_class=StrictJSONRoute, prefix=V1_PREFIX, tags=["KServe V1 protocol"])
 NAME = ("name", "the model's name (MODEL_NAME, default wdbc)")
 
 
@@ -128,26 +127,20 @@ async def _predictions(request: Request, explain: bool) -> tuple[AppState, Predi
     return state, protocol_predictions(state, x, Asked(point, alpha, explain), "instances[{i}].")
 
 
-@router.get("/models/{name:model_name}", summary="Model ready (V1)", **documented("ModelReadyResponse", NAME))
-async def model_ready(request: Request) -> dict[str, Any]:
+# The endpoints carry no docstring: FastAPI would publish it as the operation's description.
+async def _model_ready(request: Request) -> dict[str, Any]:
     name = request.path_params["name"]
     check_model(state_of(request), name, None)
     return {"name": name, "ready": True}
 
 
-@router.post(
-    "/models/{name:model_name}:predict", summary="Predict (V1)", **documented("V1Predictions", NAME, **BODY_DOCS)
-)
-async def predict(request: Request) -> JSONResponse:
+async def _predict(request: Request) -> JSONResponse:
     state, predictions = await _predictions(request, explain=False)
     answers = [{k: v for k, v in p.as_dict().items() if k != "explanation"} for p in predictions]
     return JSONResponse({"predictions": answers, "model_version": state.predictor.version, "disclaimer": DISCLAIMER})
 
 
-@router.post(
-    "/models/{name:model_name}:explain", summary="Explain (V1)", **documented("V1Explanations", NAME, **BODY_DOCS)
-)
-async def explain(request: Request) -> JSONResponse:
+async def _explain(request: Request) -> JSONResponse:
     state, predictions = await _predictions(request, explain=True)
     explanations = []
     for p in predictions:
@@ -160,3 +153,40 @@ async def explain(request: Request) -> JSONResponse:
     return JSONResponse(
         {"explanations": explanations, "model_version": state.predictor.version, "disclaimer": DISCLAIMER}
     )
+
+
+# (method, path, endpoint, operation name, summary, documentation)
+ROUTES: tuple[tuple[str, str, Any, str, str, dict[str, Any]], ...] = (
+    (
+        "GET",
+        "/models/{name:model_name}",
+        _model_ready,
+        "model_ready",
+        "Model ready (V1)",
+        documented("ModelReadyResponse", NAME),
+    ),
+    (
+        "POST",
+        "/models/{name:model_name}:predict",
+        _predict,
+        "predict",
+        "Predict (V1)",
+        documented("V1Predictions", NAME, **BODY_DOCS),
+    ),
+    (
+        "POST",
+        "/models/{name:model_name}:explain",
+        _explain,
+        "explain",
+        "Explain (V1)",
+        documented("V1Explanations", NAME, **BODY_DOCS),
+    ),
+)
+
+
+def routes() -> APIRouter:
+    """The V1 routes, built on the first request under /v1 (handler.lazy_routes), not at init."""
+    router = APIRouter(route_class=StrictJSONRoute, prefix=V1_PREFIX, tags=["KServe V1 protocol"])
+    for method, path, endpoint, name, summary, documentation in ROUTES:
+        router.add_api_route(path, endpoint, methods=[method], name=name, summary=summary, **documentation)
+    return router

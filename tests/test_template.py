@@ -181,6 +181,7 @@ def test_batch_limit_bound_follows_from_the_largest_answer(predictor: Predictor)
 
 def test_every_route_the_app_serves_is_declared_and_no_other(lambda_module: ModuleType) -> None:
     declared = {r["Properties"]["RouteKey"] for r in _of_type(translated(), "AWS::ApiGatewayV2::Route").values()}
+    lambda_module.app.openapi()  # builds the protocol routes that are otherwise built on first use
     served = {
         # An HTTP API path variable is a whole segment: KServe V1's "{name}:verb" routes are one greedy route
         re.sub(r"\{name\}:[a-z]+$", "{proxy+}", f"{method} {route.path_format}")
