@@ -25,7 +25,7 @@ class Summary(NamedTuple):
     n: int
 
     def to_json(self) -> JSON:
-        return {"mean": self.mean, "std": self.std, "n": self.n}
+        return dict(self._asdict())
 
 
 class FeatureSpec(NamedTuple):
@@ -243,6 +243,11 @@ def _kind(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
+def _plain(record: Any) -> JSON:
+    """A record whose fields are all JSON scalars, as its JSON object (the names are the keys)."""
+    return dict(record._asdict())
+
+
 def _flat(prefix: str, summaries: Mapping[str, Summary]) -> JSON:
     return {f"{prefix}{key}": s.to_json() for key, s in summaries.items()}
 
@@ -291,13 +296,7 @@ def _read_golden(g: _Reader) -> Golden:
 
 
 def _write_golden(g: Golden) -> JSON:
-    return {
-        "example": g.example,
-        "operating_point": g.operating_point,
-        "label": g.label,
-        "probability_malignant": g.probability_malignant,
-        "log_odds": g.log_odds,
-    }
+    return _plain(g)
 
 
 def _read_model(model: _Reader) -> ModelSpec:
@@ -326,7 +325,7 @@ def write_model(m: ModelSpec) -> JSON:
         "kind": m.kind,
         "estimator": m.estimator,
         "hyperparameters": dict(m.hyperparameters),
-        "calibration": {"method": m.calibration.method, "slope": m.calibration.slope, "offset": m.calibration.offset},
+        "calibration": _plain(m.calibration),
     }
     if m.n_support_vectors is not None:
         out["n_support_vectors"] = m.n_support_vectors
@@ -416,7 +415,7 @@ def _read_explanation(e: _Reader) -> ExplanationSpec:
 
 
 def _write_explanation(e: ExplanationSpec) -> JSON:
-    return {"method": e.method, "background": e.background, "background_size": e.background_size}
+    return _plain(e)
 
 
 def _read_data(data: _Reader) -> DataSpec:
@@ -430,13 +429,7 @@ def _read_data(data: _Reader) -> DataSpec:
 
 
 def write_data(d: DataSpec) -> JSON:
-    return {
-        "source": d.source,
-        "n_rows": d.n_rows,
-        "n_malignant": d.n_malignant,
-        "n_benign": d.n_benign,
-        "sha256": d.sha256,
-    }
+    return _plain(d)
 
 
 def _read_training(t: _Reader) -> TrainingSpec:
@@ -444,7 +437,7 @@ def _read_training(t: _Reader) -> TrainingSpec:
 
 
 def _write_training(t: TrainingSpec) -> JSON:
-    return {"profile": t.profile, "seed": t.seed, "selection_rule": t.selection_rule}
+    return _plain(t)
 
 
 # The sections GET /model publishes, in this order, each with the function that writes it.
