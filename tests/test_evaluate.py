@@ -14,7 +14,7 @@ import pytest
 from scipy import optimize
 from scipy.stats import binomtest
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.metrics import brier_score_loss, confusion_matrix, roc_auc_score
 
 from benchmarks import siteshift
 from infra.paths import ROOT
@@ -86,6 +86,38 @@ def test_calibration_matches_fits_done_another_way(
     )
     half_slope = 1.959963984540054 * np.sqrt(np.linalg.inv(hessian)[1, 1])
     assert report["calibration_slope_ci"] == pytest.approx([b - half_slope, b + half_slope], abs=1e-3)
+
+
+def test_intervals_curve_and_shares_computed_again(
+    held_out: tuple[Predictor, np.ndarray, np.ndarray, dict[str, Any]],
+) -> None:
+    predictor, x, y, report = held_out
+    p = predictor.probability(x)
+    # The bootstrap interval of the AUC: the same resamples, scored by scikit-learn
+    rng = np.random.default_rng(1)
+    aucs = []
+    for _ in range(300):
+        i = rng.integers(0, len(y), len(y))
+        if 0 < y[i].sum() < len(i):
+            aucs.append(roc_auc_score(y[i], p[i]))
+    assert report["auc_ci"] == pytest.approx(list(np.percentile(aucs, [2.5, 97.5])), abs=1e-12)
+    # Specificity, PPV and NPV from scikit-learn's confusion matrix at each operating point
+    for name, threshold in predictor.operating_points.items():
+        tn, fp, fn, tp = confusion_matrix(y, (p >= threshold).astype(int), labels=[0, 1]).ravel()
+        point = report["operating_points"][name]
+        assert (point["specificity"], point["ppv"], point["npv"]) == pytest.approx(
+            (tn / (tn + fp), tp / (tp + fp), tn / (tn + fn))
+        )
+    # The out-of-distribution share from the predictor's own flags
+    assert report["ood_share"] == pytest.approx(float(np.mean(predictor.predict(x).out_of_distribution)))
+    # The smoothed curve at one point: a Gaussian kernel on the log-odds, summed row by row
+    curve = report["calibration_curve"]
+    t = [np.log(v / (1 - v)) for v in np.clip(p, 1e-9, 1 - 1e-9)]
+    width = max(1.06 * float(np.std(t)) * len(t) ** -0.2, 0.25)
+    g = np.log(curve["probability"][20] / (1 - curve["probability"][20]))
+    weights = [np.exp(-0.5 * ((g - ti) / width) ** 2) for ti in t]
+    assert curve["observed"][20] == pytest.approx(sum(w * yi for w, yi in zip(weights, y, strict=True)) / sum(weights))
+    assert all(lo <= hi for lo, hi in zip(curve["band_low"], curve["band_high"], strict=True))
 
 
 def test_rates_conformal_psi_and_net_benefit_computed_again(
