@@ -325,3 +325,35 @@ def test_a_fresh_account_gets_no_reservation(reserved: str, expected: Any) -> No
     alarm = template["Resources"]["ConcurrencyAlarm"]
     assert _resolve({"Condition": alarm["Condition"]}, template, parameters) == (reserved != "0")
     assert template["Parameters"]["ReservedConcurrency"]["Default"] == 0
+
+
+ROUTES_AS_SAM_LOCAL_SEES_THEM = """
+import json, sys
+from samcli.lib.providers.api_provider import ApiProvider
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+stacks, _ = SamLocalStackProvider.get_stacks(sys.argv[1])
+print(json.dumps(sorted([r.path, sorted(r.methods), r.function_name] for r in ApiProvider(stacks).routes)))
+"""
+
+
+def test_sam_local_start_api_mounts_every_route_at_the_function() -> None:
+    # GIVEN the routes as the SAM CLI's own provider reads them for `sam local start-api`
+    result = _run(str(SAM_PYTHON), "-c", ROUTES_AS_SAM_LOCAL_SEES_THEM, str(ROOT / "template.yaml"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    mounted = json.loads(result.stdout)
+    # THEN every route is mounted at the classifier function (it was None for all, and every request 502)
+    declared = {r["Properties"]["RouteKey"] for r in _of_type(translated(), "AWS::ApiGatewayV2::Route").values()}
+    assert len(mounted) == len(declared)
+    assert {function for _, _, function in mounted} == {"ClassifierFunction"}
+
+
+def test_the_deployed_integration_still_targets_the_live_alias() -> None:
+    template = translated()
+    [integration] = _of_type(template, "AWS::ApiGatewayV2::Integration").values()
+    [alias_name] = [n for n, r in _of_type(template, "AWS::Lambda::Alias").items() if r["Properties"]["Name"] == "live"]
+    # The URI is the function's ARN qualified by the alias, and the alias exists before the integration
+    assert integration["Properties"]["IntegrationUri"] == {"Fn::Sub": "${ClassifierFunction.Arn}:live"}
+    assert integration["DependsOn"] == alias_name
+    # AND API Gateway may invoke that alias, from this API's stage only
+    [permission] = _of_type(template, "AWS::Lambda::Permission").values()
+    assert permission["Properties"]["FunctionName"] == {"Ref": alias_name}
