@@ -9,7 +9,6 @@ KServe's `{"error": "..."}` shape (a V2Error, answered by `handler.exceptions`).
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 import numpy as np
@@ -17,11 +16,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 
-from handler.deps import AppState, Asked, StrictJSONRoute, no_duplicate_keys, state_of
+from handler.deps import AppState, Asked, StrictJSONRoute, state_of
 from handler.errors import shorten, shorten_text
-from handler.limits import MAX_ECHO_CHARS, MAX_MESSAGE_CHARS
+from handler.limits import MAX_ECHO_CHARS
 from handler.openapi import documented
-from handler.v2 import V2Error, check_model, options, protocol_predictions
+from handler.v2 import V2Error, check_model, decoded, options, protocol_predictions
 from model.errors import ExplanationError
 from model.predictor import Predictions
 from model.schema import DISCLAIMER, FEATURE_NAMES, N_FEATURES
@@ -98,11 +97,7 @@ def _instance(i: int, instance: Any) -> list[Any]:
 
 async def _parse(request: Request, limit: int) -> tuple[np.ndarray, dict[str, Any] | None]:
     """(rows (n, 30), parameters) of a V1 body {"instances": [...], "parameters": {...}}."""
-    try:
-        body = json.loads(await request.body(), object_pairs_hook=no_duplicate_keys)
-    except (ValueError, RecursionError) as err:
-        reason = shorten_text(str(err) or type(err).__name__, MAX_MESSAGE_CHARS)
-        raise V2Error(400, f"the body is not valid JSON: {reason}") from err
+    body = decoded(await request.body())
     if not isinstance(body, dict) or not isinstance(body.get("instances"), list):
         raise V2Error(400, f'expected {{"instances": [...]}}, got {shorten(body)!r}')
     unknown = [

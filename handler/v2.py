@@ -97,12 +97,17 @@ class InferenceRequest(BaseModel):
     outputs: list[OutputRequest] | None = None
 
 
-def _parse(raw: bytes) -> InferenceRequest:
+def decoded(raw: bytes) -> Any:
+    """A KServe request's JSON body (V2 or V1), no key repeated; a V2Error (400) saying why it is not one."""
     try:
-        document = json.loads(raw, object_pairs_hook=no_duplicate_keys)
+        return json.loads(raw, object_pairs_hook=no_duplicate_keys)
     except (ValueError, RecursionError) as err:
         reason = shorten_text(str(err) or type(err).__name__, MAX_MESSAGE_CHARS)
         raise V2Error(400, f"the body is not valid JSON: {reason}") from err
+
+
+def _parse(raw: bytes) -> InferenceRequest:
+    document = decoded(raw)
     try:
         return InferenceRequest.model_validate(document)
     except ValidationError as err:

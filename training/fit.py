@@ -10,7 +10,7 @@ import numpy as np
 
 from model.arrays import FloatArray, IntArray
 from model.drift import decile_edges
-from model.evaluate import calibration, row_hashes
+from model.evaluate import Z, calibration, row_hashes
 from model.manifest import Summary
 from training import data, export, ood, protocol
 from training.families import BY_NAME, FAMILIES, Family, Profile
@@ -101,7 +101,7 @@ def pooled_calibration(splits: list[SplitResult], y: IntArray, family: str) -> d
         fitted = calibration(y[index], np.log(p / (1 - p)))
         for key, found in fits.items():
             low, high = fitted[f"{key}_ci"]
-            found.append((float(fitted[key]), (high - low) / (2 * 1.959963984540054)))
+            found.append((float(fitted[key]), (high - low) / (2 * Z)))  # the interval back to its SE
     out = {}
     for key, values in fits.items():
         means = np.array([m for m, _ in values])
