@@ -15,7 +15,7 @@ EVENT ?= events/predict-v2.json
 ARCH ?= x86_64
 STACK ?= wdbc-classifier
 
-.PHONY: run serve train test lint typecheck invoke sam-venv sam-build deploy delete smoke bench clean lock client-python client-typescript sbom
+.PHONY: run serve train test lint typecheck invoke local-api sam-venv sam-build deploy delete smoke bench clean lock client-python client-typescript sbom
 
 $(BIN)/.installed: requirements.txt requirements-train.txt requirements-dev.txt
 	@test -n "$(PY313)" || { echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -72,9 +72,15 @@ serve: $(ARTIFACT)/manifest.json
 	@echo "serving the API at http://$(HOST):$(PORT)/ (docs: http://$(HOST):$(PORT)/docs); Ctrl-C stops"
 	MODEL_DIR=$(ARTIFACT) $(BIN)/uvicorn handler.lambda_function:app --host $(HOST) --port $(PORT) --no-access-log
 
-## Run the function under the Lambda Runtime Interface Emulator with one event, as `sam local invoke -e` would.
+## One event through the built stack: `sam local invoke` in Docker when a daemon runs or can be started
+## (the python3.13 base image pulled, or its stand-in built: local/base_image.py), else the emulator runner.
 invoke: $(ARTIFACT)/manifest.json $(SAM_VENV)/bin/.installed
-	$(BIN)/python -m local.emulator $(EVENT) --model $(ARTIFACT)
+	$(BIN)/python -m local.sam invoke $(EVENT) --model $(ARTIFACT) --arch $(ARCH)
+
+## Every route of the template served by `sam local start-api` at http://127.0.0.1:$(LOCAL_API_PORT) (Docker).
+LOCAL_API_PORT ?= 3000
+local-api: $(ARTIFACT)/manifest.json $(SAM_VENV)/bin/.installed /usr/sbin/dockerd /usr/sbin/debootstrap
+	$(BIN)/python -m local.sam start-api --model $(ARTIFACT) --arch $(ARCH) --port $(LOCAL_API_PORT)
 
 $(ARTIFACT)/manifest.json: | $(BIN)/.installed
 	$(BIN)/python -m training --profile $(PROFILE) --seed $(SEED) --out $(ARTIFACT)
@@ -139,10 +145,21 @@ typecheck: $(BIN)/.installed
 /usr/bin/chromium:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-## All tests: lint, types, then every test layer.
+## Debian's Docker engine, debootstrap (the base image's stand-in) and qemu-user (arm64), for `sam local`.
+/usr/sbin/dockerd:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io
+
+/usr/sbin/debootstrap:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap
+
+/usr/bin/qemu-aarch64-static:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static binfmt-support
+
+## All tests: lint, types, then every test layer, with a Docker daemon (started here if none runs, stopped after).
 test: lint typecheck $(SAM_VENV)/bin/.installed $(CHECKOV_VENV)/bin/.installed $(CLIENTS_VENV)/bin/.installed \
-		$(TS_CLIENT)/node_modules/.installed /usr/bin/chromium
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+		$(TS_CLIENT)/node_modules/.installed /usr/bin/chromium /usr/sbin/dockerd /usr/sbin/debootstrap \
+		/usr/bin/qemu-aarch64-static
+	$(BIN)/python -m local.docker $(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## Everything the commands made but the trained artifacts (artifacts/ is kept: remove it by hand).
 clean:

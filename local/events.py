@@ -24,6 +24,13 @@ from model.schema import FEATURE_NAMES
 EVENTS = ROOT / "events"
 
 
+def expected_status(name: str) -> int:
+    """The status the sample event `name` (a file's stem in events/) must be answered with."""
+    if name.startswith("invalid-"):
+        return 422
+    return 400 if name.startswith("not-api-gateway") else 200
+
+
 @dataclass
 class LocalContext:
     """The attributes of a Lambda context that Powertools reads, for calling the handler in process."""

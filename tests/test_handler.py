@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from handler import responses
-from local.events import EVENTS, LocalContext, event
+from local.events import EVENTS, LocalContext, event, expected_status
 from model.errors import Violation
 from model.predictor import Predictor
 from model.schema import FEATURE_NAMES
@@ -165,12 +165,6 @@ def test_logs_hold_no_feature_values_bodies_or_results(
 SAMPLE_EVENTS = sorted(EVENTS.glob("*.json"))
 
 
-def _expected_status(name: str) -> int:
-    if name.startswith("invalid-"):
-        return 422
-    return 400 if name.startswith("not-api-gateway") else 200
-
-
 @pytest.mark.parametrize("path", SAMPLE_EVENTS, ids=[p.stem for p in SAMPLE_EVENTS])
 def test_every_sample_event_is_answered_as_its_name_says(invoke: Invoke, path: Path) -> None:
     # GIVEN an event file exactly as `make invoke EVENT=...` sends it
@@ -178,7 +172,7 @@ def test_every_sample_event_is_answered_as_its_name_says(invoke: Invoke, path: P
     # WHEN the function handles it
     answer = invoke(sample)
     # THEN the status is the one its name promises, and the body is what that route returns
-    assert answer.status == _expected_status(path.stem), answer.body
+    assert answer.status == expected_status(path.stem), answer.body
     if answer.status != 200:
         assert "not a diagnostic tool" in answer.body["disclaimer"] and answer.body["error"]["detail"]
     elif path.stem.startswith("predict-batch"):

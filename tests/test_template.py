@@ -16,6 +16,7 @@ from starlette.routing import Route
 from benchmarks import drift
 from handler.limits import largest_batch
 from infra.paths import ROOT
+from local import sam
 from model.predictor import Predictor
 
 pytestmark = pytest.mark.integration
@@ -327,20 +328,9 @@ def test_a_fresh_account_gets_no_reservation(reserved: str, expected: Any) -> No
     assert template["Parameters"]["ReservedConcurrency"]["Default"] == 0
 
 
-ROUTES_AS_SAM_LOCAL_SEES_THEM = """
-import json, sys
-from samcli.lib.providers.api_provider import ApiProvider
-from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
-stacks, _ = SamLocalStackProvider.get_stacks(sys.argv[1])
-print(json.dumps(sorted([r.path, sorted(r.methods), r.function_name] for r in ApiProvider(stacks).routes)))
-"""
-
-
 def test_sam_local_start_api_mounts_every_route_at_the_function() -> None:
     # GIVEN the routes as the SAM CLI's own provider reads them for `sam local start-api`
-    result = _run(str(SAM_PYTHON), "-c", ROUTES_AS_SAM_LOCAL_SEES_THEM, str(ROOT / "template.yaml"))
-    assert result.returncode == 0, result.stderr[-3000:]
-    mounted = json.loads(result.stdout)
+    mounted = sam.routes(ROOT / "template.yaml")
     # THEN every route is mounted at the classifier function (it was None for all, and every request 502)
     declared = {r["Properties"]["RouteKey"] for r in _of_type(translated(), "AWS::ApiGatewayV2::Route").values()}
     assert len(mounted) == len(declared)
