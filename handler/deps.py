@@ -17,7 +17,7 @@ from handler.page import Page
 from handler.settings import Settings
 from model.arrays import FloatArray
 from model.drift import DriftWindow
-from model.predictor import Predictions, Predictor
+from model.predictor import CaseOptions, Predictions, Predictor
 
 
 class AppState(NamedTuple):
@@ -50,6 +50,7 @@ class Asked(NamedTuple):
     operating_point: str
     alpha: float
     explain: bool
+    cases: CaseOptions = CaseOptions()
 
 
 def predictions_for(state: AppState, x: FloatArray, asked: Asked, field_prefix: str) -> Predictions:
@@ -58,6 +59,8 @@ def predictions_for(state: AppState, x: FloatArray, asked: Asked, field_prefix: 
     predictions = state.predictor.predict(
         x, asked.operating_point, asked.alpha, explain=asked.explain, field_prefix=field_prefix
     )
+    if asked.cases.counterfactual_features or asked.cases.similar:
+        predictions = state.predictor.with_cases(predictions, asked.cases)
     record_predictions(predictions, (time.perf_counter() - started) * 1e3, state.window)
     return predictions
 

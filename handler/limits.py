@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
 import numpy as np
 
-from model.predictor import Predictor
-from model.schema import BLOCKS, DISCLAIMER, INDEX, STATISTIC_NAMES
+from model.counterfactual import MAX_FEATURES, Change, Counterfactual
+from model.predictor import Predictions, Predictor
+from model.schema import BLOCKS, DISCLAIMER, FEATURE_NAMES, INDEX, STATISTIC_NAMES
+from model.similar import MAX_CASES, SimilarCase, SimilarCases
 
 MAX_ERROR_BYTES = 16 * 1024
 MAX_ANSWER_BYTES = 5 * 1024 * 1024  # Lambda refuses synchronous answers over 6 MB (6,291,456 bytes)
@@ -23,6 +26,9 @@ MAX_BAD_RECORDS = 5  # a batch stops being checked after this many bad records
 # The most records any batch may hold, whatever MAX_BATCH_SIZE says; init refuses a setting above what the
 # loaded model's largest answer allows, which is below this.
 LARGEST_BATCH = 5000
+# Records of one batch that may ask for counterfactuals or similar cases: each search takes up to about
+# 20 ms, so a full batch stays near a second; the answer-size bound may allow fewer.
+MAX_CASE_RECORDS = 50
 MAX_ECHO_CHARS = 80  # of any value, key or parser reason repeated back
 MAX_FIELD_CHARS = 120
 MAX_MESSAGE_CHARS = 300
@@ -52,12 +58,26 @@ def _worst_rows(predictor: Predictor) -> np.ndarray:
     return np.stack([row, zeros, low])
 
 
+def _largest_cases(predictions: Predictions) -> Predictions:
+    """The batch with the largest counterfactual and similar cases an answer can carry (no search run)."""
+    longest = sorted(FEATURE_NAMES, key=len, reverse=True)[:MAX_FEATURES]
+    changes = tuple(Change(name, LONGEST_FLOAT, LONGEST_FLOAT) for name in longest)
+    counterfactual = Counterfactual(True, changes, "malignant", LONGEST_FLOAT, LONGEST_FLOAT, MAX_FEATURES)
+    case = SimilarCase("malignant", LONGEST_FLOAT, (LONGEST_FLOAT,) * len(FEATURE_NAMES))
+    cases = SimilarCases((case,) * MAX_CASES, MAX_CASES, True)
+    return replace(
+        predictions, counterfactuals=[counterfactual] * len(predictions), similar_cases=[cases] * len(predictions)
+    )
+
+
 @cache  # init asks twice (the check, then the app's description): computed once per model
-def largest_record_answer(predictor: Predictor) -> int:
-    """Bytes one record can add to a batch answer at most: explained, every warning, every float at its longest."""
+def largest_record_answer(predictor: Predictor, with_cases: bool = False) -> int:
+    """Bytes one record can add to a batch answer at most: explained, every warning, every float at its longest,
+    and, `with_cases`, the largest counterfactual and similar cases."""
     longest_point = max(predictor.operating_points, key=len)
     sizes = []
-    for p in predictor.predict(_worst_rows(predictor), operating_point=longest_point, explain=True):
+    batch = predictor.predict(_worst_rows(predictor), operating_point=longest_point, explain=True)
+    for p in _largest_cases(batch) if with_cases else batch:
         answer = {**p.as_dict(), "label": "malignant", "prediction_set": ["benign", "malignant"]}
         sizes.append(len(json.dumps(_longest_floats(answer), ensure_ascii=False, separators=(",", ":")).encode()))
     return max(sizes) + 1  # the comma between records
@@ -69,6 +89,12 @@ def envelope_bytes(version: str) -> int:
     return len(json.dumps(empty, separators=(",", ":")).encode())
 
 
-def largest_batch(predictor: Predictor) -> int:
+def largest_batch(predictor: Predictor, with_cases: bool = False) -> int:
     """The most records a batch may hold for its answer to stay within MAX_ANSWER_BYTES."""
-    return math.floor((MAX_ANSWER_BYTES - envelope_bytes(predictor.version)) / largest_record_answer(predictor))
+    room = MAX_ANSWER_BYTES - envelope_bytes(predictor.version)
+    return math.floor(room / largest_record_answer(predictor, with_cases))
+
+
+def largest_case_batch(predictor: Predictor) -> int:
+    """The most records of a batch that asks for counterfactuals or similar cases."""
+    return min(MAX_CASE_RECORDS, largest_batch(predictor, with_cases=True))

@@ -42,6 +42,19 @@ def _field(feature: Feature, low: float, high: float) -> str:
     )
 
 
+def _slider(feature: Feature, low: float, high: float) -> str:
+    """A what-if control: a slider across the training range, and the same value typed."""
+    name = html.escape(feature.name)
+    step = (high - low) / 200 if high > low else "any"
+    bounds = f'min="{low!r}" max="{high!r}"'
+    return (
+        f'<div class="slider"><label for="w-{name}">{name}</label>'
+        f'<input type="range" id="w-{name}" data-name="{name}" {bounds} step="{step}">'
+        f'<label for="wv-{name}" class="visually-hidden">{name}, typed</label>'
+        f'<input type="number" id="wv-{name}" data-name="{name}" {bounds} step="any" inputmode="decimal"></div>'
+    )
+
+
 class Page:
     """The rendered page and its CSP, built once per cold start from the loaded model."""
 
@@ -53,6 +66,7 @@ class Page:
             "aliases": ALIASES,
             "examples": {k: dict(v.features) for k, v in manifest.examples.items()},
             "worst_of_mean": [[FEATURES[m].name, FEATURES[w].name] for m, w in WORST_OF_MEAN],
+            "ranges": ranges,
         }
         fieldsets = "".join(
             f'<fieldset><legend>{STAT_TITLES[stat]}</legend><div class="grid">'
@@ -60,6 +74,7 @@ class Page:
             + "</div></fieldset>"
             for stat in STATISTIC_NAMES
         )
+        sliders = "".join(_slider(f, *ranges[f.name]) for f in FEATURES)
         options = "".join(
             f'<option value="{html.escape(name)}">{html.escape(name)} (threshold {t:.3f})</option>'
             for name, t in predictor.operating_points.items()
@@ -77,12 +92,19 @@ features of the Wisconsin Diagnostic Breast Cancer data, with exact per-feature 
 <button type="button" class="secondary" id="fill-malignant">Fill a malignant example</button>
 <label for="operating-point">Operating point</label><select id="operating-point">{options}</select>
 <label><input type="checkbox" id="explain" checked> explain</label>
+<label><input type="checkbox" id="cases" checked> what would change it, and similar cases</label>
 </div>
 {fieldsets}
 <div class="toolbar"><button type="submit" id="submit">Classify</button></div>
 <p id="status" role="status" aria-live="polite"></p>
 </form>
-<section class="panel" id="result" aria-live="polite"></section>
+<section class="panel" id="result" aria-live="polite" aria-label="Result"></section>
+<section class="panel" id="what-if" aria-labelledby="what-if-title" hidden>
+<h2 id="what-if-title">What if: move a value</h2>
+<p>Move a feature within its training range, with its slider or by typing; the answer above follows. The
+model's answer changes, not the tumour: this shows how the model behaves.</p>
+<div class="what-if-grid">{sliders}</div>
+</section>
 <section class="panel"><h2>Several rows at once</h2>
 <form id="csv-form"><label for="csv">Paste CSV rows: with a header in any accepted naming style (radius_mean,
 mean radius, concave points_mean), or 30 values per row in schema order (32 with id and diagnosis first).</label>
@@ -104,7 +126,7 @@ mean radius, concave points_mean), or 30 values per row in schema order (32 with
 <title>WDBC classifier: research proof of concept</title><link rel="icon" href="data:,">
 <style>{self._style}</style></head>
 <body data-api="{html.escape(root_path)}">
-<p class="disclaimer" role="note">{html.escape(DISCLAIMER)}</p>
+<header><p class="disclaimer" role="note">{html.escape(DISCLAIMER)}</p></header>
 {self._body.replace(DOCS_MARKER, html.escape(root_path) + "/docs")}
 <script type="application/json" id="schema">{self._schema}</script>
 <script>{self._script}</script>

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from model.schema import DISCLAIMER
 
@@ -48,6 +48,36 @@ class ExplanationOut(BaseModel):
     top: list[TopFeature]
 
 
+class ChangeOut(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    feature: str
+    from_: float = Field(alias="from", description="the record's value, in the feature's own unit")
+    to: float = Field(description="the value the model would answer otherwise with, in the feature's own unit")
+
+
+class CounterfactualOut(BaseModel):
+    found: bool = Field(description="false: no change of at most max_features features crosses the threshold")
+    changes: list[ChangeOut] = Field(description="the features changed, in schema order; empty when not found")
+    label: Literal["benign", "malignant"] | None = Field(description="the label the changed record gets")
+    probability_malignant: float | None = Field(description="the changed record's calibrated probability")
+    distance: float | None = Field(description="the change's length in the scaler's standard deviations")
+    max_features: int
+    statement: str = Field(description="the counterfactual in words, about the model, never about a patient")
+
+
+class SimilarCaseOut(BaseModel):
+    diagnosis: Literal["benign", "malignant"] = Field(description="the training case's known diagnosis")
+    distance: float = Field(description="Euclidean distance to the record in standardised space")
+    features: dict[str, float] = Field(description="the case's 30 values")
+
+
+class SimilarCasesOut(BaseModel):
+    cases: list[SimilarCaseOut] = Field(description="nearest first")
+    agreeing: int = Field(description="how many of the cases have the answer's label as diagnosis")
+    record_is_training_case: bool = Field(description="the record is itself a training row")
+
+
 class PredictionOut(BaseModel):
     label: Literal["benign", "malignant"]
     probability_malignant: float = Field(description="calibrated probability of malignancy")
@@ -63,6 +93,8 @@ class PredictionOut(BaseModel):
     ood_threshold: float
     warnings: list[str]
     explanation: ExplanationOut | None = None
+    counterfactual: CounterfactualOut | None = Field(None, description='on request ("counterfactual": true)')
+    similar_cases: SimilarCasesOut | None = Field(None, description='on request ("similar_cases": k)')
 
 
 class PredictResponse(PredictionOut):

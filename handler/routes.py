@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from handler import docs
 from handler.deps import AppState, Asked, StateDep, StrictJSONRoute, predictions_for
 from handler.errors import error_response, shorten_text
-from handler.limits import MAX_ECHO_CHARS
+from handler.limits import MAX_ECHO_CHARS, largest_case_batch
 from handler.observability import record_validation_error
 from handler.openapi import success
 from handler.schemas import BatchRequest, FeatureRecord, Options, PredictRequest
@@ -25,7 +25,8 @@ router = APIRouter(route_class=StrictJSONRoute)
 
 def _predict(state: AppState, records: Sequence[FeatureRecord], options: Options, field_prefix: str) -> Predictions:
     x = np.array([[getattr(r, name) for name in FEATURE_NAMES] for r in records], dtype=np.float64)
-    return predictions_for(state, x, Asked(options.operating_point, options.alpha, options.explain), field_prefix)
+    asked = Asked(options.operating_point, options.alpha, options.explain, options.cases())
+    return predictions_for(state, x, asked, field_prefix)
 
 
 @router.post(
@@ -51,6 +52,14 @@ async def predict_batch(body: BatchRequest, state: StateDep) -> JSONResponse:
         message = f"instances: expected 1 to {limit} records, got {count}; send the rest in further batches"
         record_validation_error("batch_size")
         return error_response(422, message, [Violation("instances", "batch_size", count, message)])
+    case_limit = largest_case_batch(state.predictor)
+    if (body.counterfactual or body.similar_cases) and count > case_limit:
+        message = (
+            f"instances: counterfactuals and similar cases are given for 1 to {case_limit} records, got {count}; "
+            "ask for them in smaller batches"
+        )
+        record_validation_error("case_batch_size")
+        return error_response(422, message, [Violation("instances", "case_batch_size", count, message)])
     predictions = _predict(state, body.instances, body, "instances.{i}.")
     return JSONResponse(
         {

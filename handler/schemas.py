@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -25,7 +26,10 @@ from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from handler.errors import shorten_text
 from handler.limits import LARGEST_BATCH, MAX_BAD_RECORDS, MAX_ECHO_CHARS
+from model.counterfactual import DEFAULT_FEATURES, MAX_FEATURES
+from model.predictor import CaseOptions
 from model.schema import FEATURE_NAMES, FEATURES, Feature
+from model.similar import MAX_CASES
 
 FEATURE_NAME_SET = frozenset(FEATURE_NAMES)
 
@@ -69,6 +73,14 @@ else:
     FeatureRecord = create_model("Features", __base__=_RecordBase, **{f.name: _feature_field(f) for f in FEATURES})
 
 
+def _whole(value: Any) -> Any:
+    """7.0 is the integer 7 in JSON Schema (and in JSON): accept it as such, strictly otherwise."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Count = Annotated[int, BeforeValidator(_whole)]
+
+
 class Options(BaseModel):
     """What every prediction request may choose; the values allowed come from the loaded model."""
 
@@ -81,6 +93,28 @@ class Options(BaseModel):
         description="balanced: max sensitivity + specificity; screening: sensitivity >= 0.99",
     )
     alpha: float = Field(0.05, strict=True, description="conformal miscoverage level of the prediction set")
+    counterfactual: bool = Field(
+        False,
+        strict=True,
+        description=(
+            "add the smallest change (in standard deviations) of at most counterfactual_features features, within "
+            "their training ranges and the hard rules, that the model answers with the other label: a statement "
+            "about the model, not about a patient"
+        ),
+    )
+    counterfactual_features: Count = Field(
+        DEFAULT_FEATURES, ge=1, le=MAX_FEATURES, strict=True, description="most features a counterfactual changes"
+    )
+    similar_cases: Count = Field(
+        0,
+        ge=0,
+        le=MAX_CASES,
+        strict=True,
+        description="add this many training cases nearest to the record (standardised space), nearest first; 0: none",
+    )
+
+    def cases(self) -> CaseOptions:
+        return CaseOptions(self.counterfactual_features if self.counterfactual else 0, self.similar_cases)
 
     @model_validator(mode="before")
     @classmethod

@@ -8,6 +8,7 @@ binfmt_misc, registered here when Debian's qemu-user-static is installed.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import json
@@ -141,9 +142,14 @@ def import_root(root: Path, name: str, arch: str, environment: Sequence[str], wo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    command = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="python -m local.docker",
+        description="Run COMMAND with a Docker daemon: the one running, or one started here and stopped after.",
+    )
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="the command and its arguments")
+    command = parser.parse_args(argv).command
     if not command:
-        raise SystemExit("usage: python -m local.docker COMMAND...")
+        parser.error("a COMMAND to run is needed")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with daemon() as started:
         LOG.info("Docker daemon: %s", "started for this command" if started else "already running")

@@ -29,7 +29,7 @@ from model.errors import (
 from model.manifest import Manifest
 from model.schema import FEATURE_NAMES, N_FEATURES
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 MANIFEST = manifest_io.FILE
 ARRAYS = manifest_io.ARRAYS_FILE
 KINDS = ("rbf", "linear")
@@ -52,6 +52,8 @@ COMMON_ARRAYS: dict[str, tuple[str, ...]] = {
     "drift_edges": ("d", "9"),  # training deciles per feature
     "drift_expected": ("d", "10"),  # training share per decile bin
     "row_hashes": ("R",),  # one per training row (model.evaluate.row_hashes): which cohort rows were trained on
+    "training_x": ("R", "d"),  # the training rows themselves, for similar cases (model.similar)
+    "training_y": ("R",),  # their diagnoses: 0 benign, 1 malignant
 }
 KIND_ARRAYS: dict[str, dict[str, tuple[str, ...]]] = {
     "rbf": {"support_vectors": ("I", "d"), "dual_coef": ("I",), "gamma": ()},
@@ -203,4 +205,8 @@ def load(directory: str | Path) -> Artifact:
     with np.load(io.BytesIO(npz), allow_pickle=False) as archive:
         arrays = {name: np.asarray(archive[name], dtype=np.float64) for name in archive.files}
     _check_shapes(manifest.model.kind, arrays)
+    if not np.all((arrays["training_y"] == 0) | (arrays["training_y"] == 1)):
+        raise ShapeError("array 'training_y' must hold diagnoses 0 (benign) or 1 (malignant); retrain")
+    if np.any(arrays["training_x"] < 0):
+        raise ShapeError("array 'training_x' holds negative values, which no training row can have; retrain")
     return Artifact(manifest=manifest, arrays=arrays)

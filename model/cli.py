@@ -16,10 +16,12 @@ from typing import Any
 
 from model import evaluate as evaluation
 from model import evaluation_html
+from model.counterfactual import MAX_FEATURES
 from model.csvio import read_csv
 from model.errors import ArtifactError, CsvError, UnknownOptionError
-from model.predictor import Predictor
+from model.predictor import CaseOptions, Predictor
 from model.schema import DISCLAIMER, FEATURE_NAMES
+from model.similar import MAX_CASES
 
 log = logging.getLogger("model")
 COLUMNS = (
@@ -58,6 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add each row's exact contributions: base_value and contribution_<feature> columns in CSV, "
         "an explanation object in JSON",
+    )
+    predict.add_argument(
+        "--counterfactual",
+        type=int,
+        choices=range(1, MAX_FEATURES + 1),
+        default=0,
+        metavar="N",
+        help="add each row's counterfactual changing at most N features (1 to 5): a statement about the model",
+    )
+    predict.add_argument(
+        "--similar-cases",
+        type=int,
+        choices=range(1, MAX_CASES + 1),
+        default=0,
+        metavar="K",
+        help="add each row's K nearest training cases (1 to 10; in CSV, how many agree with the label)",
     )
     evaluate = sub.add_parser(
         "evaluate",
@@ -106,6 +124,8 @@ def score(args: argparse.Namespace) -> tuple[list[dict[str, Any]], int, str]:
         predictions = predictor.predict(
             table.x, operating_point=args.operating_point, alpha=args.alpha, explain=args.explain
         )
+        if args.counterfactual or args.similar_cases:
+            predictions = predictor.with_cases(predictions, CaseOptions(args.counterfactual, args.similar_cases))
         for line, row_id, p in zip(table.lines, table.ids, predictions, strict=True):
             rows.append({"line": line, "id": row_id, **p.as_dict(), "error": None})
     rows.sort(key=lambda r: int(r["line"]))
@@ -113,26 +133,31 @@ def score(args: argparse.Namespace) -> tuple[list[dict[str, Any]], int, str]:
 
 
 EXPLANATION_COLUMNS = ("log_odds", "base_value", *(f"contribution_{name}" for name in FEATURE_NAMES))
+CASE_COLUMNS = ("counterfactual", "similar_cases_agreeing")
 
 
-def _flat_explanation(row: dict[str, Any]) -> dict[str, Any]:
-    """An explained row's base value and one contribution column per feature, for CSV."""
-    explanation = row.get("explanation")
-    if not explanation:
-        return row
-    contributions = {f"contribution_{name}": v for name, v in explanation["contributions"].items()}
-    return {**row, "base_value": explanation["base_value"], **contributions}
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """For CSV: an explained row's base value and one contribution column per feature; the counterfactual
+    in words; how many similar cases agree with the label."""
+    explanation, counterfactual, similar = row.get("explanation"), row.get("counterfactual"), row.get("similar_cases")
+    flat = {**row, "counterfactual": counterfactual["statement"] if counterfactual else None}
+    flat["similar_cases_agreeing"] = f"{similar['agreeing']} of {len(similar['cases'])}" if similar else None
+    if explanation:
+        flat["base_value"] = explanation["base_value"]
+        flat.update({f"contribution_{name}": v for name, v in explanation["contributions"].items()})
+    return flat
 
 
-def render(rows: list[dict[str, Any]], fmt: str, version: str, explain: bool = False) -> str:
+def render(rows: list[dict[str, Any]], fmt: str, version: str, args: argparse.Namespace) -> str:
     if fmt == "json":
         return json.dumps({"model_version": version, "disclaimer": DISCLAIMER, "predictions": rows}, indent=2) + "\n"
     buffer = io.StringIO()
-    columns = (*COLUMNS[:-1], *(EXPLANATION_COLUMNS if explain else ()), COLUMNS[-1])
+    cases = (CASE_COLUMNS[0],) * bool(args.counterfactual) + (CASE_COLUMNS[1],) * bool(args.similar_cases)
+    columns = (*COLUMNS[:-1], *(EXPLANATION_COLUMNS if args.explain else ()), *cases, COLUMNS[-1])
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        flat = _flat_explanation(row)
+        flat = _flat(row)
         writer.writerow({k: "|".join(v) if isinstance(v, list) else ("" if v is None else v) for k, v in flat.items()})
     return buffer.getvalue()
 
@@ -152,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ArtifactError, CsvError, UnknownOptionError) as err:
         log.error("%s", err)
         return 2
-    text = render(rows, args.format, version, args.explain)
+    text = render(rows, args.format, version, args)
     if args.output is None:
         sys.stdout.write(text)
     else:

@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from model import artifact as artifact_io
+from model import counterfactual as counterfactual_io
 from model import manifest as manifest_io
 from model import margin, ood
-from model.arrays import BoolArray, FloatArray, sigmoid
+from model.arrays import Z_LIMIT, BoolArray, FloatArray, sigmoid
+from model.counterfactual import Counterfactual
 from model.errors import UnknownOptionError
 from model.explain import explainer_for, shapley
 from model.manifest import Manifest
 from model.rules import check_rows, soft_warnings
 from model.schema import FEATURE_NAMES
+from model.similar import CaseBase, SimilarCases
 
 LABELS = ("benign", "malignant")
 TOP_FEATURES = 5
-# A million standard deviations: far past where any kernel factor is above exp(-700) or a linear
-# model's probability differs from 0 or 1, yet small enough that sums of squares cannot overflow.
-Z_LIMIT = 1e6
 
 
 class Contribution(NamedTuple):
@@ -82,6 +82,8 @@ class Predictions:
     warnings: list[list[str]]
     base_value: float
     contributions: FloatArray | None  # (n, 30) Shapley values when explained
+    counterfactuals: list[Counterfactual] | None = None  # when asked for
+    similar_cases: list[SimilarCases] | None = None  # when asked for
 
     @property
     def indeterminate(self) -> BoolArray:
@@ -168,7 +170,16 @@ class Prediction:
             "ood_threshold": b.ood_threshold,
             "warnings": self.warnings,
             "explanation": None if explanation is None else explanation.as_dict(),
+            "counterfactual": None if b.counterfactuals is None else b.counterfactuals[self.i].as_dict(self.label),
+            "similar_cases": None if b.similar_cases is None else b.similar_cases[self.i].as_dict(),
         }
+
+
+class CaseOptions(NamedTuple):
+    """What a request asks for beyond the prediction: 0 asks for nothing."""
+
+    counterfactual_features: int = 0  # at most this many features changed (1 to 5)
+    similar: int = 0  # this many similar training cases (1 to 10)
 
 
 class Predictor:
@@ -194,6 +205,10 @@ class Predictor:
         self.base_value = self._slope * self.explainer.base_value + self._offset
         self.training_min = np.array([f.training_min for f in self.manifest.features])
         self.training_max = np.array([f.training_max for f in self.manifest.features])
+        self.space = counterfactual_io.Space(
+            self._mean, self._scale, self.training_min, self.training_max, self._slope, self._offset, self.margin_model
+        )
+        self.cases = CaseBase(a["training_x"], a["training_y"], self._mean, self._scale)
 
     @classmethod
     def load(cls, directory: str | Path) -> Predictor:
@@ -268,6 +283,41 @@ class Predictor:
             base_value=self.base_value,
             contributions=shapley(self.explainer, z, margins, scale=self._slope) if explain else None,
         )
+
+    def with_cases(self, batch: Predictions, options: CaseOptions) -> Predictions:
+        """The batch with the counterfactuals and similar cases `options` asks for."""
+        labels = [LABELS[int(m)] for m in batch.malignant]
+        counterfactuals = (
+            [
+                self.counterfactual(row, label, batch.operating_point, options.counterfactual_features)
+                for row, label in zip(batch.x, labels, strict=True)
+            ]
+            if options.counterfactual_features
+            else None
+        )
+        return replace(
+            batch,
+            counterfactuals=counterfactuals,
+            similar_cases=self.cases.nearest(batch.x, labels, options.similar) if options.similar else None,
+        )
+
+    def counterfactual(self, x: FloatArray, label: str, operating_point: str, max_features: int) -> Counterfactual:
+        """The nearest change of at most `max_features` features that the model answers otherwise, verified."""
+        threshold = self.operating_points[operating_point]
+        changed, distance = counterfactual_io.search(self.space, x, threshold, max_features)
+        if changed is not None:
+            # The predictor itself must give the other label, on a record that passes every hard rule.
+            after = self.predict(changed, operating_point)
+            if LABELS[int(after.malignant[0])] != label:
+                return Counterfactual(
+                    found=True,
+                    changes=counterfactual_io.changes_of(x, changed),
+                    label=LABELS[int(after.malignant[0])],
+                    probability_malignant=float(after.probability[0]),
+                    distance=distance,
+                    max_features=max_features,
+                )
+        return Counterfactual(False, (), None, None, None, max_features)
 
     def card(self) -> dict[str, Any]:
         """The public description of the model: schema, metrics summary, operating points."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from infra.paths import ROOT
 
@@ -168,4 +169,72 @@ def test_phone_sized_screen_and_keyboard(serve: Callable[..., str], artifact_dir
     labels = tab.evaluate("[...document.querySelectorAll('input[type=number]')].every(i => i.labels.length === 1)")
     assert labels
     _shot(tab, "phone")
+    context.close()
+
+
+def test_what_if_a_slider_moves_the_answer_and_the_counterfactual_flips_it(
+    serve: Callable[..., str], artifact_dir: Path, page: Any
+) -> None:
+    page.goto(serve(artifact_dir) + "/")
+    page.click("#fill-benign")
+    page.click("#submit")
+    page.wait_for_selector("#result .result-label")
+    assert page.is_visible("#what-if") and page.inner_text("#result .result-label") == "Benign"
+    before = page.inner_text("#result .probability")
+    # WHEN a feature's slider is moved to the top of its training range with the keyboard
+    page.focus("#w-concave_points_worst")
+    page.keyboard.press("End")
+    # THEN the form's field follows, and the answer shown changes (debounced, one request)
+    expect(page.locator("#result .probability")).not_to_have_text(before, timeout=15000)
+    top = page.get_attribute("#w-concave_points_worst", "max")
+    assert float(page.input_value("#f-concave_points_worst")) == float(top)
+    # AND the similar cases are a table of five, the counterfactual a sentence about the model
+    assert page.locator("#similar-cases tr.similar-case").count() == 5
+    statement = page.inner_text("#counterfactual-statement")
+    assert statement.startswith("The model would answer malignant if ")
+    # WHEN the counterfactual is applied
+    page.click("#apply-counterfactual")
+    # THEN the model answers the other label
+    expect(page.locator("#result .result-label")).to_have_text("Malignant", timeout=15000)
+    _shot(page, "what-if")
+    assert page.problems == []
+
+
+def test_typing_outside_the_training_range_is_refused_in_the_what_if_panel(
+    serve: Callable[..., str], artifact_dir: Path, page: Any
+) -> None:
+    page.goto(serve(artifact_dir) + "/")
+    _classify_malignant(page)
+    top = float(page.get_attribute("#wv-radius_mean", "max"))
+    page.fill("#wv-radius_mean", str(top * 2))
+    assert page.get_attribute("#wv-radius_mean", "aria-invalid") == "true"
+    assert "training range" in page.inner_text("#status")
+    assert float(page.input_value("#f-radius_mean")) <= top
+
+
+AXE = ROOT / "tests" / "clients" / "typescript" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"]
+
+
+def _axe_violations(tab: Any) -> list[dict[str, Any]]:
+    tab.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = tab.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))",
+        AXE_TAGS,
+    )
+    return found
+
+
+def test_the_page_passes_axe_core_as_loaded_and_with_a_result(
+    serve: Callable[..., str], artifact_dir: Path, browser: Any
+) -> None:
+    # axe-core is injected into the page: the context bypasses the page's CSP for that script alone
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    tab = context.new_page()
+    tab.goto(serve(artifact_dir) + "/")
+    assert _axe_violations(tab) == []
+    _classify_malignant(tab)
+    tab.wait_for_selector("#similar-cases")
+    assert _axe_violations(tab) == []
     context.close()

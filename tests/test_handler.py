@@ -195,7 +195,11 @@ def test_response_models_describe_real_answers(
     row = [examples["malignant"][name] for name in FEATURE_NAMES]
     infer = {"inputs": [{"name": "x", "shape": [1, 30], "datatype": "FP64", "data": row}]}
     answers = {
-        responses.PredictResponse: ("POST", "/predict", {"features": examples["malignant"], "explain": True}),
+        responses.PredictResponse: (
+            "POST",
+            "/predict",
+            {"features": examples["benign"], "explain": True, "counterfactual": True, "similar_cases": 3},
+        ),
         responses.BatchResponse: ("POST", "/predict/batch", {"instances": [examples["benign"]] * 2}),
         responses.ErrorResponse: ("POST", "/predict", {"features": {}}),
         responses.Health: ("GET", "/health", None),

@@ -29,7 +29,16 @@ per class, input shift per feature, a decision curve, and the cohort rows that w
 apart). Each figure stands beside what nested cross-validation predicted, with a verdict in words. Recalibrate
 before any use where the calibration verdicts say the probabilities do not transfer."""
 
-CLOSING = """## Ethical considerations
+CLOSING = """## Counterfactuals and similar cases: what they are not
+On request each answer carries a counterfactual (the smallest change, in the scaler's standard deviations, of at
+most 3 to 5 features within their training ranges and the hard rules, that the model answers with the other label)
+and the training cases nearest to the record. A counterfactual is a statement about the model: what it would
+answer for another record. It is not advice, not a cause, not what would happen to a tumour or a patient, and not
+a feasible or plausible change in biology: features move together in real nuclei, and here they move alone.
+Similar cases are near in the model's standardised space, not clinically alike; their diagnoses are the training
+labels of one centre, not a second opinion.
+
+## Ethical considerations
 - A wrong benign answer can delay care; the screening operating point trades specificity for sensitivity >= 0.99,
   and indeterminate results say when the model should not be trusted at all.
 - The disclaimer is part of every response. Logs never hold feature values or results.

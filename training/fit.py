@@ -137,6 +137,7 @@ def train(dataset: data.Dataset, profile: Profile, seed: int, jobs: int, family:
     arrays.update(ood.fit_with_threshold(x, y, seed))
     arrays["drift_edges"], arrays["drift_expected"] = decile_edges(x)
     arrays["row_hashes"] = row_hashes(x)
+    arrays["training_x"], arrays["training_y"] = x, y.astype(np.float64)
     return TrainingResult(
         dataset=dataset,
         profile=profile,

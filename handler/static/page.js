@@ -123,6 +123,89 @@
         el("p", {}, `Base value ${e.base_value.toFixed(3)} log-odds; the contributions add up to ${e.log_odds.toFixed(3)}. Vermillion pushes towards malignant, blue towards benign.`),
         bars(e, 10));
     }
+    if (p.counterfactual) counterfactual(p.counterfactual, container);
+    if (p.similar_cases) similarCases(p.similar_cases, p.label, container);
+  }
+
+  function counterfactual(c, container) {
+    const statement = c.statement.charAt(0).toUpperCase() + c.statement.slice(1) + ".";
+    container.append(el("h3", {}, "What would change the answer"),
+      el("p", { class: "counterfactual", id: "counterfactual-statement" }, statement));
+    if (!c.found) return;
+    container.append(el("p", {}, `The smallest such change, ${c.distance.toFixed(2)} standard deviations in all, keeps each value in its training range. It says how the model behaves, not what the tumour is.`));
+    const apply = el("button", { type: "button", class: "secondary", id: "apply-counterfactual" }, "Apply this change");
+    apply.addEventListener("click", () => {
+      for (const change of c.changes) setValue(change.feature, change.to);
+      classify();
+    });
+    container.append(apply);
+  }
+
+  function similarCases(s, label, container) {
+    const k = s.cases.length;
+    const own = s.record_is_training_case ? " This record is itself a training case (distance 0)." : "";
+    container.append(el("h3", {}, "Most similar training cases"),
+      el("p", {}, `${s.agreeing} of the ${k} nearest training cases were diagnosed ${label}, as the model answers.${own} Nearness is the model's (each feature in its standard deviations), not a clinical similarity.`));
+    const table = el("table", { id: "similar-cases" });
+    const head = el("tr");
+    for (const h of ["case", "diagnosis", "distance", "radius_worst", "concave_points_worst", "texture_worst"]) head.append(el("th", { scope: "col" }, h));
+    table.append(head);
+    s.cases.forEach((c, i) => {
+      const tr = el("tr", { class: "similar-case" });
+      tr.append(el("td", {}, String(i + 1)), el("td", { class: "label-" + c.diagnosis }, c.diagnosis), el("td", {}, c.distance.toFixed(2)));
+      for (const f of ["radius_worst", "concave_points_worst", "texture_worst"]) tr.append(el("td", {}, String(c.features[f])));
+      table.append(tr);
+    });
+    container.append(table);
+  }
+
+  // The what-if panel: each slider and typed value moves the form's own field, then asks again.
+  const whatIf = document.getElementById("what-if");
+  let pending = null;
+  let asked = 0;
+
+  function setValue(name, value) {
+    input(name).value = String(value);
+    document.getElementById("w-" + name).value = String(value);
+    document.getElementById("wv-" + name).value = String(value);
+  }
+
+  function syncWhatIf() {
+    for (const name of names) {
+      const v = input(name).value;
+      document.getElementById("w-" + name).value = v;
+      document.getElementById("wv-" + name).value = v;
+    }
+    whatIf.hidden = false;
+  }
+
+  function schedule() {
+    clearTimeout(pending);
+    pending = setTimeout(classify, 250);
+  }
+
+  for (const name of names) {
+    const [low, high] = schema.ranges[name];
+    const slider = document.getElementById("w-" + name);
+    const typed = document.getElementById("wv-" + name);
+    slider.addEventListener("input", () => {
+      typed.value = slider.value;
+      typed.removeAttribute("aria-invalid");
+      input(name).value = slider.value;
+      schedule();
+    });
+    typed.addEventListener("input", () => {
+      const v = Number(typed.value);
+      if (typed.value.trim() === "" || !Number.isFinite(v) || v < low || v > high) {
+        typed.setAttribute("aria-invalid", "true");
+        status.textContent = `${name} must lie within its training range, ${low} to ${high}.`;
+        return;
+      }
+      typed.removeAttribute("aria-invalid");
+      slider.value = typed.value;
+      input(name).value = typed.value;
+      schedule();
+    });
   }
 
   function showServerError(status_code, body) {
@@ -144,31 +227,40 @@
     return [response.status, body];
   }
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
+  async function classify() {
     clearErrors();
-    result.replaceChildren();
     const values = {};
     const problems = clientCheck(values);
     if (problems.length) {
+      result.replaceChildren();
       for (const [name, message] of problems) fieldError(name, name + " " + message + ".");
       status.textContent = "Please correct the highlighted fields.";
       input(problems[0][0]).focus();
       return;
     }
-    for (const name of names) if (values[name] === undefined) values[name] = Number(input(name).value);
+    const cases = document.getElementById("cases").checked;
     const payload = { features: values, explain: document.getElementById("explain").checked,
       operating_point: document.getElementById("operating-point").value };
+    if (cases) Object.assign(payload, { counterfactual: true, similar_cases: 5 });
+    const mine = ++asked;
     status.textContent = "Asking the model\u2026";
     try {
       const [code, body] = await post("/predict", payload);
-      if (code !== 200) { showServerError(code, body); return; }
+      if (mine !== asked) return; // a later question is on its way
+      if (code !== 200) { result.replaceChildren(); showServerError(code, body); return; }
       status.textContent = "";
+      result.replaceChildren(el("h2", {}, "Result"));
       describe(body, result);
       result.append(el("p", { class: "disclaimer-inline" }, body.disclaimer));
+      syncWhatIf();
     } catch (err) {
       status.textContent = "The request failed: " + err;
     }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    classify();
   });
 
   function parseCsv(text) {
