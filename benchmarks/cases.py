@@ -29,6 +29,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np
 
 from model import counterfactual as cf
+from model.margin import LinearMargin
 from model.predictor import CaseOptions, Predictor
 from model.schema import N_FEATURES, WORST_OF_MEAN
 from training import cli as training_cli
@@ -37,10 +38,16 @@ from training import data
 LABELS = ("benign", "malignant")
 
 
+def _coef(p: Predictor) -> np.ndarray:
+    """The log-odds' gradient in standardised space of a linear model."""
+    assert isinstance(p.margin_model, LinearMargin)
+    return np.asarray(p.space.slope * p.margin_model.coef)
+
+
 def _slsqp(p: Predictor, x: np.ndarray, subset: tuple[int, ...], gap: float) -> float:
     from scipy.optimize import minimize
 
-    coef, scale, cols = p.space.slope * p.margin_model.coef, p.space.scale, list(subset)
+    coef, scale, cols = _coef(p), p.space.scale, list(subset)
 
     def full(d: np.ndarray) -> np.ndarray:
         out = x.copy()
@@ -73,7 +80,7 @@ def linear_baseline(p: Predictor, x: np.ndarray, ours: float, max_features: int)
     now = float(p.log_odds(x[None])[0])
     boundary = math.log(threshold / (1 - threshold))
     gap = (boundary + cf.CROSSING if now < boundary else boundary - cf.CROSSING) - now
-    coef = p.space.slope * p.margin_model.coef
+    coef = _coef(p)
     low, high = (p.training_min - x) / p.space.scale * coef, (p.training_max - x) / p.space.scale * coef
     reach = np.maximum(low, high) if gap > 0 else -np.minimum(low, high)
     best = math.inf
