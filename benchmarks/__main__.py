@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     shift = _module(
         "benchmarks.siteshift", "--work", str(args.out / "siteshift"), "--json", str(args.out / "siteshift.json")
     )
+    cases = _module(
+        "benchmarks.cases", "--model", model, "--work", str(args.out), "--json", str(args.out / "cases.json")
+    )
     results = {
         "machine": machine(),
         "model": {"version": warm["model_version"], "kind": warm["kind"]},
@@ -83,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "drift": drift,
         "logs_and_cost": logs,
         "siteshift": shift,
+        "cases": cases,
     }
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     tables.write_documents(results)

@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['similar_cases_ms_per_record']:.3f} ms\n"
         )
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        args.json.write_text(json.dumps({"models": results}, indent=2) + "\n")
     return 0
 
 

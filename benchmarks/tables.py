@@ -20,6 +20,7 @@ DOCUMENTS = {
     "latest": (ROOT / "BENCHMARKS.md",),
     "headline": (ROOT / "README.md",),
     "siteshift": (ROOT / "BENCHMARKS.md", ROOT / "README.md"),
+    "cases": (ROOT / "BENCHMARKS.md", ROOT / "README.md"),
 }
 Row = tuple[str, str, str, str]
 
@@ -175,7 +176,45 @@ def render_siteshift(r: dict[str, Any]) -> str:
     return siteshift.table(r["siteshift"])
 
 
-RENDER = {"latest": render_latest, "headline": render_headline, "siteshift": render_siteshift}
+def render_cases(r: dict[str, Any]) -> str:
+    """Counterfactuals over every training row at the balanced point, beside the exhaustive baseline."""
+    rows = []
+    for c in r["cases"]["models"]:
+        baseline = (
+            f"{c['mean_distance']:.4f} vs {c['mean_baseline_distance']:.4f} ({c['baseline_rows']} rows, "
+            f"worst ratio {c['worst_ratio_to_baseline']:.4f})"
+            if c["baseline_rows"]
+            else "not compared"
+        )
+        rows.append(
+            (
+                f"{c['kind']}, at most {c['max_features']}",
+                f"{100 * c['found_share']:.1f}% of {c['rows']}",
+                f"{c['mean_features_changed']:.2f}",
+                baseline,
+                f"{c['ms_per_record_median']:.2f} / {c['ms_per_record_p95']:.2f}",
+                f"{c['similar_cases_ms_per_record']:.3f}",
+            )
+        )
+    head = (
+        "model, features changed",
+        "counterfactual found",
+        "mean features changed",
+        "mean distance (SD): ours vs exhaustive baseline",
+        "ms per record, median / p95",
+        "similar cases (10), ms per record",
+    )
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+RENDER = {
+    "latest": render_latest,
+    "headline": render_headline,
+    "siteshift": render_siteshift,
+    "cases": render_cases,
+}
 
 
 def _markers(text: str, name: str) -> re.Match[str]:

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from infra.paths import ROOT
@@ -118,6 +119,15 @@ def strip(site: Path) -> int:
 LOCK = ROOT / "requirements.lock"
 
 
+def pip_install(python: str, target: Path, platforms: Sequence[str], *args: str) -> list[str]:
+    """The pip command installing binary wheels for CPython 3.13 on `platforms` (any: this machine's) into `target`:
+    a layer's folder, or a runtime's."""
+    command = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    command += ["--target", str(target), "--implementation", "cp", "--python-version", f"{RUNTIME[0]}.{RUNTIME[1]}"]
+    command += ["--only-binary=:all:", *(f"--platform={platform}" for platform in platforms), *args]
+    return command
+
+
 def build_deps(out: Path, arch: str, requirements: Path = LOCK, strip_tests: bool = True) -> dict[str, int]:
     """Requirements as binary wheels for python3.13 on `arch`, under out/python.
 
@@ -128,21 +138,11 @@ def build_deps(out: Path, arch: str, requirements: Path = LOCK, strip_tests: boo
     site = out / "python"
     shutil.rmtree(site, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
-    command = [
+    command = pip_install(
         sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-compile",
-        "--target",
-        str(site),
-        "--implementation",
-        "cp",
-        "--python-version",
-        f"{RUNTIME[0]}.{RUNTIME[1]}",
-        "--only-binary=:all:",
+        site,
+        PLATFORMS[arch],
+        "--no-compile",  # compiled below, after stripping, with unchecked-hash pycs
         "--upgrade",
         # What pip installed, with each archive's sha256 and metadata (licences): the SBOM reads it.
         "--report",
@@ -150,9 +150,7 @@ def build_deps(out: Path, arch: str, requirements: Path = LOCK, strip_tests: boo
         *(["--require-hashes", "--no-deps"] if requirements == LOCK else []),
         "-r",
         str(requirements),
-    ]
-    for platform in PLATFORMS[arch]:
-        command += ["--platform", platform]
+    )
     subprocess.run(command, check=True)
     removed = strip(site) if strip_tests else 0
     return {"files_compiled": compile_tree(site), "bytes": tree_size(site), "bytes_stripped": removed}

@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from infra.build import pip_install
 from local import docker
 from local.lambda_layout import RUNTIME_CLIENT, base_interpreter
 
@@ -152,26 +153,8 @@ def copy_python(target: Path) -> None:
 
 
 def install_runtime(runtime: Path, platform: str) -> None:
-    subprocess.run(
-        [
-            base_interpreter(),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-compile",
-            "--root-user-action=ignore",
-            "--only-binary=:all:",
-            f"--platform={platform}",
-            "--python-version=3.13",
-            "--implementation=cp",
-            "--target",
-            str(runtime),
-            *RUNTIME_PACKAGES,
-        ],
-        check=True,
-    )
+    command = pip_install(base_interpreter(), runtime, [platform], "--root-user-action=ignore", *RUNTIME_PACKAGES)
+    subprocess.run(command, check=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from infra.paths import ROOT
+from local.ports import stop
 
 LOG = logging.getLogger("local.docker")
 
@@ -73,12 +74,13 @@ def daemon(log_path: Path | None = None) -> Iterator[bool]:
         LOG.info("started dockerd (pid %d)", process.pid)
         yield True
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 30)
+
+
+def prune_dangling_images() -> None:
+    """Remove untagged images: `sam local` rebuilds a function's image on every run whose layers are in the
+    template, leaving the previous build untagged (about 100 MB each)."""
+    _docker("image", "prune", "--force", check=False)
 
 
 def arm64_emulation() -> bool:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.paths import ROOT
-from local.ports import free_port
+from local.ports import free_port, stop
 
 HANDLER = "handler.lambda_function.handler"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -177,12 +177,7 @@ def running(
         _wait_until_listening(emulator, rie_port, startup_timeout)
         yield emulator
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 5)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.build import tree_size
+from infra.build import pip_install, tree_size
 from local.emulator import HANDLER, Emulator, running
 
 RUNTIME_CLIENT = "awslambdaric==4.2.2"
@@ -49,20 +49,7 @@ def base_interpreter() -> str:
 def runtime_client(target: Path) -> Path:
     """awslambdaric in its own folder, standing in for the client inside Lambda's runtime."""
     if not (target / "awslambdaric").exists():
-        subprocess.run(
-            [
-                base_interpreter(),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--target",
-                str(target),
-                RUNTIME_CLIENT,
-            ],
-            check=True,
-        )
+        subprocess.run(pip_install(base_interpreter(), target, [], RUNTIME_CLIENT), check=True)
     return target
 
 

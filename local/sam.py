@@ -14,7 +14,6 @@ import argparse
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from typing import Any
 
 from infra.paths import ROOT
 from local import base_image, docker, emulator
-from local.ports import free_port
+from local.ports import free_port, stop
 
 LOG = logging.getLogger("local.sam")
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
@@ -134,13 +133,7 @@ def serving(template: Path, command: str, log_path: Path, arch: str = "x86_64", 
         _wait_until_answering(url, process, log_path)
         yield url
     finally:
-        # On SIGTERM SAM removes its warm containers on the way out.
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 60)  # on SIGTERM SAM removes its warm containers on the way out
 
 
 def lambda_client(url: str, timeout: float = 120) -> Any:

@@ -320,9 +320,17 @@ def search(
     if len(distance) == 0 or not np.isfinite(distance.min()):
         return None, math.inf
     best = int(np.argmin(distance))
-    moved = delta[best] != 0
+    moved = np.abs(delta[best]) > 1e-12  # a solver's 1e-17 is no change
     changed = given.copy()
     changed[moved] = (x + delta[best] * space.scale)[moved]
+    # A worst tied to its mean, or bounded by it, may land an ulp on the wrong side: the rule holds exactly,
+    # by moving whichever of the two the change moved.
+    for mean, worst in WORST_OF_MEAN:
+        if changed[worst] < changed[mean]:
+            if moved[worst]:
+                changed[worst] = changed[mean]
+            else:
+                changed[mean] = changed[worst]
     return changed, float(distance[best])
 
 
@@ -353,5 +361,5 @@ def _rbf_search(
 
 def changes_of(x: FloatArray, changed: FloatArray) -> tuple[Change, ...]:
     """The features a counterfactual changes, in schema order."""
-    moved = np.flatnonzero(np.abs(changed - x) > 1e-12 * np.maximum(np.abs(x), 1.0))
+    moved = np.flatnonzero(changed != x)  # search() copies every feature it does not change
     return tuple(Change(FEATURE_NAMES[j], float(x[j]), float(changed[j])) for j in moved)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -15,7 +16,7 @@ from model import manifest as manifest_io
 from model import margin, ood
 from model.arrays import Z_LIMIT, BoolArray, FloatArray, sigmoid
 from model.counterfactual import Counterfactual
-from model.errors import UnknownOptionError
+from model.errors import InputError, UnknownOptionError
 from model.explain import explainer_for, shapley
 from model.manifest import Manifest
 from model.rules import check_rows, soft_warnings
@@ -208,7 +209,12 @@ class Predictor:
         self.space = counterfactual_io.Space(
             self._mean, self._scale, self.training_min, self.training_max, self._slope, self._offset, self.margin_model
         )
-        self.cases = CaseBase(a["training_x"], a["training_y"], self._mean, self._scale)
+
+    @cached_property
+    def cases(self) -> CaseBase:
+        """The training cases, standardised on first use: not on the cold start."""
+        a = self.artifact.arrays
+        return CaseBase(a["training_x"], a["training_y"], self._mean, self._scale)
 
     @classmethod
     def load(cls, directory: str | Path) -> Predictor:
@@ -307,8 +313,11 @@ class Predictor:
         changed, distance = counterfactual_io.search(self.space, x, threshold, max_features)
         if changed is not None:
             # The predictor itself must give the other label, on a record that passes every hard rule.
-            after = self.predict(changed, operating_point)
-            if LABELS[int(after.malignant[0])] != label:
+            try:
+                after = self.predict(changed, operating_point)
+            except InputError:
+                after = None
+            if after is not None and LABELS[int(after.malignant[0])] != label:
                 return Counterfactual(
                     found=True,
                     changes=counterfactual_io.changes_of(x, changed),

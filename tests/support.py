@@ -101,3 +101,15 @@ def schemathesis_run(
     assert generated, output[-2000:]
     assert generated.group(1) == generated.group(2), output[-2000:]
     return int(generated.group(1))
+
+
+def docker_or_skip() -> None:
+    """Fail without a Docker daemon under `python -m local.docker` (as `make test` runs), skip elsewhere."""
+    import pytest
+
+    from local import docker
+
+    if not docker.available():
+        if os.environ.get(docker.REQUIRED_VARIABLE):
+            pytest.fail("no Docker daemon answers, though `python -m local.docker` should have started one")
+        pytest.skip("no Docker daemon: `make test` starts one (python -m local.docker)")

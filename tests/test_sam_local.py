@@ -8,7 +8,6 @@ can be pulled, the project's stand-in (`local/base_image.py`) where it cannot.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -27,21 +26,19 @@ from local import base_image, docker, sam
 from local.events import EVENTS, expected_status
 from local.ports import free_port
 from model.schema import FEATURE_NAMES
-from tests.support import schemathesis_run
+from tests.support import docker_or_skip, schemathesis_run
 
 pytestmark = pytest.mark.integration
 EVENT_FILES = sorted(EVENTS.glob("*.json"))
 
 
 @pytest.fixture(scope="module")
-def built(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The stack built with the session's model, and the base image present; the built template."""
-    if not docker.available():
-        if os.environ.get(docker.REQUIRED_VARIABLE):
-            pytest.fail("no Docker daemon answers, though `python -m local.docker` should have started one")
-        pytest.skip("no Docker daemon: `make test` starts one (python -m local.docker)")
+    docker_or_skip()
     base_image.ensure("x86_64")
-    return sam.build(artifact_dir, tmp_path_factory.mktemp("sam-local") / "build")
+    yield sam.build(artifact_dir, tmp_path_factory.mktemp("sam-local") / "build")
+    docker.prune_dangling_images()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ Emulation makes the import take tens of seconds; that is not a figure of speed.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 
 from local import base_image, docker, sam
 from local.events import EVENTS, expected_status
-from tests.support import Answer
+from tests.support import Answer, docker_or_skip
 
 pytestmark = pytest.mark.integration
 # The events whose answers carry predictions; the others are checked by status.
@@ -28,16 +27,14 @@ TOLERANCE = 1e-8
 @pytest.fixture(scope="module")
 def arm64_lambda(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A Lambda client of `sam local start-lambda` serving the arm64 build."""
-    if not docker.available():
-        if os.environ.get(docker.REQUIRED_VARIABLE):
-            pytest.fail("no Docker daemon answers, though `python -m local.docker` should have started one")
-        pytest.skip("no Docker daemon: `make test` starts one (python -m local.docker)")
+    docker_or_skip()
     assert docker.arm64_emulation(), "qemu-user for arm64 is not registered: install qemu-user-static"
     base_image.ensure("arm64")
     scratch = tmp_path_factory.mktemp("sam-arm64")
     template = sam.build(artifact_dir, scratch / "build", arch="arm64")
     with sam.serving(template, "start-lambda", scratch / "sam.log", arch="arm64") as url:
         yield sam.lambda_client(url, timeout=300)
+    docker.prune_dangling_images()
 
 
 def _probabilities(body: dict[str, Any]) -> list[float]:
