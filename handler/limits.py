@@ -14,10 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from model.counterfactual import MAX_FEATURES, Change, Counterfactual
 from model.predictor import Predictions, Predictor
-from model.schema import BLOCKS, DISCLAIMER, FEATURE_NAMES, INDEX, STATISTIC_NAMES
-from model.similar import MAX_CASES, SimilarCase, SimilarCases
+from model.schema import (
+    BLOCKS,
+    COUNTERFACTUAL_FEATURES_MAX,
+    DISCLAIMER,
+    FEATURE_NAMES,
+    INDEX,
+    SIMILAR_CASES_MAX,
+    STATISTIC_NAMES,
+)
 
 MAX_ERROR_BYTES = 16 * 1024
 MAX_ANSWER_BYTES = 5 * 1024 * 1024  # Lambda refuses synchronous answers over 6 MB (6,291,456 bytes)
@@ -60,11 +66,16 @@ def _worst_rows(predictor: Predictor) -> np.ndarray:
 
 def _largest_cases(predictions: Predictions) -> Predictions:
     """The batch with the largest counterfactual and similar cases an answer can carry (no search run)."""
-    longest = sorted(FEATURE_NAMES, key=len, reverse=True)[:MAX_FEATURES]
+    from model.counterfactual import Change, Counterfactual
+    from model.similar import SimilarCase, SimilarCases
+
+    longest = sorted(FEATURE_NAMES, key=len, reverse=True)[:COUNTERFACTUAL_FEATURES_MAX]
     changes = tuple(Change(name, LONGEST_FLOAT, LONGEST_FLOAT) for name in longest)
-    counterfactual = Counterfactual(True, changes, "malignant", LONGEST_FLOAT, LONGEST_FLOAT, MAX_FEATURES)
+    counterfactual = Counterfactual(
+        True, changes, "malignant", LONGEST_FLOAT, LONGEST_FLOAT, COUNTERFACTUAL_FEATURES_MAX
+    )
     case = SimilarCase("malignant", LONGEST_FLOAT, (LONGEST_FLOAT,) * len(FEATURE_NAMES))
-    cases = SimilarCases((case,) * MAX_CASES, MAX_CASES, True)
+    cases = SimilarCases((case,) * SIMILAR_CASES_MAX, SIMILAR_CASES_MAX, True)
     return replace(
         predictions, counterfactuals=[counterfactual] * len(predictions), similar_cases=[cases] * len(predictions)
     )

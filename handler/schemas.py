@@ -26,10 +26,15 @@ from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from handler.errors import shorten_text
 from handler.limits import LARGEST_BATCH, MAX_BAD_RECORDS, MAX_ECHO_CHARS
-from model.counterfactual import DEFAULT_FEATURES, MAX_FEATURES
 from model.predictor import CaseOptions
-from model.schema import FEATURE_NAMES, FEATURES, Feature
-from model.similar import MAX_CASES
+from model.schema import (
+    COUNTERFACTUAL_FEATURES_DEFAULT,
+    COUNTERFACTUAL_FEATURES_MAX,
+    FEATURE_NAMES,
+    FEATURES,
+    SIMILAR_CASES_MAX,
+    Feature,
+)
 
 FEATURE_NAME_SET = frozenset(FEATURE_NAMES)
 
@@ -103,12 +108,16 @@ class Options(BaseModel):
         ),
     )
     counterfactual_features: Count = Field(
-        DEFAULT_FEATURES, ge=1, le=MAX_FEATURES, strict=True, description="most features a counterfactual changes"
+        COUNTERFACTUAL_FEATURES_DEFAULT,
+        ge=1,
+        le=COUNTERFACTUAL_FEATURES_MAX,
+        strict=True,
+        description="most features a counterfactual changes",
     )
     similar_cases: Count = Field(
         0,
         ge=0,
-        le=MAX_CASES,
+        le=SIMILAR_CASES_MAX,
         strict=True,
         description="add this many training cases nearest to the record (standardised space), nearest first; 0: none",
     )

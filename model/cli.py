@@ -16,12 +16,10 @@ from typing import Any
 
 from model import evaluate as evaluation
 from model import evaluation_html
-from model.counterfactual import MAX_FEATURES
 from model.csvio import read_csv
 from model.errors import ArtifactError, CsvError, UnknownOptionError
 from model.predictor import CaseOptions, Predictor
-from model.schema import DISCLAIMER, FEATURE_NAMES
-from model.similar import MAX_CASES
+from model.schema import COUNTERFACTUAL_FEATURES_MAX, DISCLAIMER, FEATURE_NAMES, SIMILAR_CASES_MAX
 
 log = logging.getLogger("model")
 COLUMNS = (
@@ -64,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--counterfactual",
         type=int,
-        choices=range(1, MAX_FEATURES + 1),
+        choices=range(1, COUNTERFACTUAL_FEATURES_MAX + 1),
         default=0,
         metavar="N",
         help="add each row's counterfactual changing at most N features (1 to 5): a statement about the model",
@@ -72,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--similar-cases",
         type=int,
-        choices=range(1, MAX_CASES + 1),
+        choices=range(1, SIMILAR_CASES_MAX + 1),
         default=0,
         metavar="K",
         help="add each row's K nearest training cases (1 to 10; in CSV, how many agree with the label)",

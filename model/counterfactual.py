@@ -26,10 +26,16 @@ import numpy as np
 
 from model.arrays import BoolArray, FloatArray, IntArray, capped
 from model.margin import LinearMargin, MarginModel, RbfMargin
-from model.schema import FEATURE_NAMES, N_FEATURES, WORST_OF_MEAN
+from model.schema import (
+    COUNTERFACTUAL_FEATURES_DEFAULT,
+    COUNTERFACTUAL_FEATURES_MAX,
+    FEATURE_NAMES,
+    N_FEATURES,
+    WORST_OF_MEAN,
+)
 
-DEFAULT_FEATURES = 3
-MAX_FEATURES = 5
+DEFAULT_FEATURES = COUNTERFACTUAL_FEATURES_DEFAULT
+MAX_FEATURES = COUNTERFACTUAL_FEATURES_MAX
 # How far past the threshold a counterfactual lands, in log-odds: across it, by a margin far below
 # anything shown, so that rounding cannot leave it on the threshold.
 CROSSING = 1e-6

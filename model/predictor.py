@@ -6,22 +6,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from model import artifact as artifact_io
-from model import counterfactual as counterfactual_io
 from model import manifest as manifest_io
 from model import margin, ood
 from model.arrays import Z_LIMIT, BoolArray, FloatArray, sigmoid
-from model.counterfactual import Counterfactual
 from model.errors import InputError, UnknownOptionError
 from model.explain import explainer_for, shapley
 from model.manifest import Manifest
 from model.rules import check_rows, soft_warnings
 from model.schema import FEATURE_NAMES
-from model.similar import CaseBase, SimilarCases
+
+if TYPE_CHECKING:  # imported on the first request that asks for them: not on the cold start
+    from model.counterfactual import Counterfactual, Space
+    from model.similar import CaseBase, SimilarCases
 
 LABELS = ("benign", "malignant")
 TOP_FEATURES = 5
@@ -206,13 +207,21 @@ class Predictor:
         self.base_value = self._slope * self.explainer.base_value + self._offset
         self.training_min = np.array([f.training_min for f in self.manifest.features])
         self.training_max = np.array([f.training_max for f in self.manifest.features])
-        self.space = counterfactual_io.Space(
+
+    @cached_property
+    def space(self) -> Space:
+        """What the counterfactual search needs, on first use: not on the cold start."""
+        from model.counterfactual import Space
+
+        return Space(
             self._mean, self._scale, self.training_min, self.training_max, self._slope, self._offset, self.margin_model
         )
 
     @cached_property
     def cases(self) -> CaseBase:
         """The training cases, standardised on first use: not on the cold start."""
+        from model.similar import CaseBase
+
         a = self.artifact.arrays
         return CaseBase(a["training_x"], a["training_y"], self._mean, self._scale)
 
@@ -309,6 +318,9 @@ class Predictor:
 
     def counterfactual(self, x: FloatArray, label: str, operating_point: str, max_features: int) -> Counterfactual:
         """The nearest change of at most `max_features` features that the model answers otherwise, verified."""
+        from model import counterfactual as counterfactual_io
+        from model.counterfactual import Counterfactual
+
         threshold = self.operating_points[operating_point]
         changed, distance = counterfactual_io.search(self.space, x, threshold, max_features)
         if changed is not None:

@@ -86,6 +86,12 @@ SE_OF_MEAN: tuple[tuple[int, int], ...] = tuple(
 )
 
 
+# Counterfactuals change 1 to 5 features (3 unless asked); 1 to 10 similar cases may be asked for.
+COUNTERFACTUAL_FEATURES_DEFAULT = 3
+COUNTERFACTUAL_FEATURES_MAX = 5
+SIMILAR_CASES_MAX = 10
+
+
 def canonical_name(spelling: str) -> str | None:
     """Return the canonical feature name for any accepted spelling, or None."""
     return ALIASES.get(spelling.strip().lower())

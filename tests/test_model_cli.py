@@ -105,3 +105,21 @@ def test_a_file_whose_every_row_is_bad_scores_nothing(
     edit_csv(path, 3, "radius_mean", "-4")
     assert cli.main(["predict", str(path), "--model", str(artifact_dir), "--output", str(tmp_path / "o.csv")]) == 2
     assert "no row could be scored" in caplog.text
+
+
+def test_counterfactuals_and_similar_cases(tmp_path: Path, artifact_dir: Path, dataset: data.Dataset) -> None:
+    path = write_csv(tmp_path / "in.csv", dataset, rows=slice(0, 4))
+    command = ["predict", str(path), "--model", str(artifact_dir), "--counterfactual", "2", "--similar-cases", "3"]
+    # JSON: the objects the API gives
+    assert cli.main([*command, "--format", "json", "--output", str(tmp_path / "out.json")]) == 0
+    rows = json.loads((tmp_path / "out.json").read_text())["predictions"]
+    assert all(r["counterfactual"]["max_features"] == 2 and len(r["similar_cases"]["cases"]) == 3 for r in rows)
+    assert all(r["similar_cases"]["record_is_training_case"] for r in rows)
+    # CSV: the sentence and how many cases agree
+    assert cli.main([*command, "--output", str(tmp_path / "out.csv")]) == 0
+    table = list(csv.DictReader((tmp_path / "out.csv").open()))
+    assert all(r["counterfactual"].startswith(("the model would answer", "no change of at most 2")) for r in table)
+    assert all(r["similar_cases_agreeing"].endswith(" of 3") for r in table)
+    # Out of range: argparse says which values are allowed
+    with pytest.raises(SystemExit):
+        cli.main([*command[:4], "--counterfactual", "6"])
