@@ -12,7 +12,13 @@ from starlette.routing import compile_path
 from handler import exceptions, kserve_v1, routes, v2
 from handler.deps import AppState
 from handler.lazy_routes import LazyRoutes
-from handler.limits import LARGEST_BATCH, MAX_ANSWER_BYTES, largest_batch, largest_record_answer
+from handler.limits import (
+    LARGEST_BATCH,
+    MAX_ANSWER_BYTES,
+    largest_batch,
+    largest_case_batch,
+    largest_record_answer,
+)
 from handler.middleware import BodyGuard, JsonHeaders
 from handler.openapi import ClassifierAPI, ErrorDocs
 from handler.page import Page
@@ -60,7 +66,11 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
         redoc_url=None,
     )
     window = DriftWindow(predictor.artifact.arrays, settings.drift_window, max(1, settings.drift_window // 10))
-    app.state.app_state = AppState(settings, predictor, cache(partial(Page, predictor)), predictor.card(), window)
+    # The largest answer with a counterfactual and similar cases, computed here like the plain one: the
+    # limit of a batch that asks for them follows from it.
+    case_limit = largest_case_batch(predictor)
+    page = cache(partial(Page, predictor))
+    app.state.app_state = AppState(settings, predictor, page, predictor.card(), window, case_limit)
     exceptions.install(app)
     # The routers' routes go onto the app as they were built: FastAPI 0.165 builds an included router's
     # routes a second time on their first request (about 0.3 ms each, on the cold path), and ours take

@@ -28,6 +28,7 @@ class AppState(NamedTuple):
     page: Callable[[], Page]  # built on the first GET /, not at init
     card: dict[str, Any]
     window: DriftWindow
+    case_batch_limit: int  # records of a batch asking for counterfactuals or similar cases
 
 
 def state_of(request: Request) -> AppState:

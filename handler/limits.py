@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
 from functools import cache
 from typing import Any
 
 import numpy as np
 
-from model.predictor import Predictions, Predictor
+from model.predictor import Predictor
 from model.schema import (
     BLOCKS,
     COUNTERFACTUAL_FEATURES_MAX,
@@ -64,33 +63,35 @@ def _worst_rows(predictor: Predictor) -> np.ndarray:
     return np.stack([row, zeros, low])
 
 
-def _largest_cases(predictions: Predictions) -> Predictions:
-    """The batch with the largest counterfactual and similar cases an answer can carry (no search run)."""
+def _json_bytes(value: Any) -> int:
+    return len(json.dumps(_longest_floats(value), ensure_ascii=False, separators=(",", ":")).encode())
+
+
+@cache
+def largest_cases_bytes() -> int:
+    """Bytes the largest counterfactual and similar cases add to a record's answer (they replace two nulls)."""
     from model.counterfactual import Change, Counterfactual
     from model.similar import SimilarCase, SimilarCases
 
-    longest = sorted(FEATURE_NAMES, key=len, reverse=True)[:COUNTERFACTUAL_FEATURES_MAX]
-    changes = tuple(Change(name, LONGEST_FLOAT, LONGEST_FLOAT) for name in longest)
-    counterfactual = Counterfactual(
-        True, changes, "malignant", LONGEST_FLOAT, LONGEST_FLOAT, COUNTERFACTUAL_FEATURES_MAX
-    )
+    most = COUNTERFACTUAL_FEATURES_MAX
+    changes = tuple(Change(name, LONGEST_FLOAT, LONGEST_FLOAT) for name in sorted(FEATURE_NAMES, key=len)[-most:])
+    counterfactual = Counterfactual(True, changes, "malignant", LONGEST_FLOAT, LONGEST_FLOAT, most)
     case = SimilarCase("malignant", LONGEST_FLOAT, (LONGEST_FLOAT,) * len(FEATURE_NAMES))
     cases = SimilarCases((case,) * SIMILAR_CASES_MAX, SIMILAR_CASES_MAX, True)
-    return replace(
-        predictions, counterfactuals=[counterfactual] * len(predictions), similar_cases=[cases] * len(predictions)
-    )
+    return _json_bytes(counterfactual.as_dict("benign")) + _json_bytes(cases.as_dict()) - 2 * len("null")
 
 
 @cache  # init asks twice (the check, then the app's description): computed once per model
 def largest_record_answer(predictor: Predictor, with_cases: bool = False) -> int:
     """Bytes one record can add to a batch answer at most: explained, every warning, every float at its longest,
     and, `with_cases`, the largest counterfactual and similar cases."""
+    if with_cases:
+        return largest_record_answer(predictor) + largest_cases_bytes()
     longest_point = max(predictor.operating_points, key=len)
     sizes = []
-    batch = predictor.predict(_worst_rows(predictor), operating_point=longest_point, explain=True)
-    for p in _largest_cases(batch) if with_cases else batch:
+    for p in predictor.predict(_worst_rows(predictor), operating_point=longest_point, explain=True):
         answer = {**p.as_dict(), "label": "malignant", "prediction_set": ["benign", "malignant"]}
-        sizes.append(len(json.dumps(_longest_floats(answer), ensure_ascii=False, separators=(",", ":")).encode()))
+        sizes.append(_json_bytes(answer))
     return max(sizes) + 1  # the comma between records
 
 

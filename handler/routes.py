@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from handler import docs
 from handler.deps import AppState, Asked, StateDep, StrictJSONRoute, predictions_for
 from handler.errors import error_response, shorten_text
-from handler.limits import MAX_ECHO_CHARS, largest_case_batch
+from handler.limits import MAX_ECHO_CHARS
 from handler.observability import record_validation_error
 from handler.openapi import success
 from handler.schemas import BatchRequest, FeatureRecord, Options, PredictRequest
@@ -52,7 +52,7 @@ async def predict_batch(body: BatchRequest, state: StateDep) -> JSONResponse:
         message = f"instances: expected 1 to {limit} records, got {count}; send the rest in further batches"
         record_validation_error("batch_size")
         return error_response(422, message, [Violation("instances", "batch_size", count, message)])
-    case_limit = largest_case_batch(state.predictor)
+    case_limit = state.case_batch_limit
     if (body.counterfactual or body.similar_cases) and count > case_limit:
         message = (
             f"instances: counterfactuals and similar cases are given for 1 to {case_limit} records, got {count}; "
