@@ -39,6 +39,15 @@ def check_batch_limit(settings: Settings, predictor: Predictor) -> None:
         )
 
 
+def app_state(settings: Settings, predictor: Predictor) -> AppState:
+    """What the routes use, built at init."""
+    window = DriftWindow(predictor.artifact.arrays, settings.drift_window, max(1, settings.drift_window // 10))
+    # The largest answer with a counterfactual and similar cases, computed here like the plain one: the
+    # limit of a batch that asks for them follows from it.
+    case_limit = largest_case_batch(predictor)
+    return AppState(settings, predictor, cache(partial(Page, predictor)), predictor.card(), window, case_limit)
+
+
 def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     """The app for these settings and this model; SettingsError if they cannot work together."""
     check_batch_limit(settings, predictor)
@@ -65,12 +74,7 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
         docs_url=None,  # served by handler.routes from the function itself
         redoc_url=None,
     )
-    window = DriftWindow(predictor.artifact.arrays, settings.drift_window, max(1, settings.drift_window // 10))
-    # The largest answer with a counterfactual and similar cases, computed here like the plain one: the
-    # limit of a batch that asks for them follows from it.
-    case_limit = largest_case_batch(predictor)
-    page = cache(partial(Page, predictor))
-    app.state.app_state = AppState(settings, predictor, page, predictor.card(), window, case_limit)
+    app.state.app_state = app_state(settings, predictor)
     exceptions.install(app)
     # The routers' routes go onto the app as they were built: FastAPI 0.165 builds an included router's
     # routes a second time on their first request (about 0.3 ms each, on the cold path), and ours take
