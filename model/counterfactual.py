@@ -28,14 +28,11 @@ from model.arrays import BoolArray, FloatArray, IntArray, capped
 from model.margin import LinearMargin, MarginModel, RbfMargin
 from model.schema import (
     COUNTERFACTUAL_FEATURES_DEFAULT,
-    COUNTERFACTUAL_FEATURES_MAX,
     FEATURE_NAMES,
     N_FEATURES,
     WORST_OF_MEAN,
 )
 
-DEFAULT_FEATURES = COUNTERFACTUAL_FEATURES_DEFAULT
-MAX_FEATURES = COUNTERFACTUAL_FEATURES_MAX
 # How far past the threshold a counterfactual lands, in log-odds: across it, by a margin far below
 # anything shown, so that rounding cannot leave it on the threshold.
 CROSSING = 1e-6
@@ -183,6 +180,7 @@ class _Candidates(NamedTuple):
         return _Candidates(*(field[rows] for field in self))
 
 
+@cache
 def _candidates(max_features: int) -> _Candidates:
     """Every subset, plus one candidate per subset holding both of a pair with the pair tied equal."""
     base = subsets(max_features)
@@ -205,9 +203,6 @@ def _candidates(max_features: int) -> _Candidates:
         ceiling_of[(f == mean) & ~moving[:, [worst]] & (t != worst)] = worst
         both[:, p] = np.any(f == mean, axis=1) & np.any(f == worst, axis=1)
     return _Candidates(f, t, floor_of, ceiling_of, both)
-
-
-_candidates_cached = cache(_candidates)
 
 
 def _problem(
@@ -301,7 +296,7 @@ def _pull_back(
 
 
 def search(
-    space: Space, x: FloatArray, threshold: float, max_features: int = DEFAULT_FEATURES
+    space: Space, x: FloatArray, threshold: float, max_features: int = COUNTERFACTUAL_FEATURES_DEFAULT
 ) -> tuple[FloatArray | None, float]:
     """(the changed row, distance) nearest across the threshold, or (None, inf) when none exists.
 
@@ -309,7 +304,7 @@ def search(
     as the predictor sees it; only the features changed differ from the record as given.
     """
     given, x = x, capped(x, space.mean, space.scale)
-    cands = _candidates_cached(max_features)
+    cands = _candidates(max_features)
     z = (x - space.mean) / space.scale
 
     def log_odds(rows: FloatArray) -> FloatArray:

@@ -13,7 +13,7 @@ import numpy as np
 from model import artifact as artifact_io
 from model import manifest as manifest_io
 from model import margin, ood
-from model.arrays import Z_LIMIT, BoolArray, FloatArray, sigmoid
+from model.arrays import BoolArray, FloatArray, capped, sigmoid
 from model.errors import InputError, UnknownOptionError
 from model.explain import explainer_for, shapley
 from model.manifest import Manifest
@@ -192,7 +192,6 @@ class Predictor:
         self.manifest: Manifest = art.manifest
         a = art.arrays
         self._mean, self._scale = a["scaler_mean"], a["scaler_scale"]
-        self._x_low, self._x_high = self._mean - Z_LIMIT * self._scale, self._mean + Z_LIMIT * self._scale
         self._slope, self._offset = (float(v) for v in a["calibration"])
         self.margin_model = margin.from_arrays(self.manifest.model.kind, a)
         self.explainer = explainer_for(self.margin_model, a["background"], a["background_weights"])
@@ -236,7 +235,7 @@ class Predictor:
     def standardise(self, x: FloatArray) -> FloatArray:
         """(x - mean) / scale, capped at +/- Z_LIMIT so that absurd but finite inputs stay finite."""
         # Capping x rather than z: the same result, without an overflow to clean up.
-        return np.asarray((np.clip(np.atleast_2d(x), self._x_low, self._x_high) - self._mean) / self._scale)
+        return np.asarray((capped(np.atleast_2d(x), self._mean, self._scale) - self._mean) / self._scale)
 
     def log_odds(self, x: FloatArray) -> FloatArray:
         """Calibrated log-odds of malignancy for raw rows x (n, 30)."""

@@ -12,9 +12,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from model.arrays import FloatArray, capped
-from model.schema import FEATURE_NAMES, SIMILAR_CASES_MAX
+from model.schema import FEATURE_NAMES
 
-MAX_CASES = SIMILAR_CASES_MAX
 LABELS = ("benign", "malignant")
 # A record this close to a training row (in standard deviations) is that row.
 SAME_ROW = 1e-9
