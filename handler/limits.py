@@ -16,6 +16,7 @@ import numpy as np
 from model.predictor import Predictor
 from model.schema import (
     BLOCKS,
+    COUNTERFACTUAL_FEATURES_DEFAULT,
     COUNTERFACTUAL_FEATURES_MAX,
     DISCLAIMER,
     FEATURE_NAMES,
@@ -105,6 +106,19 @@ def largest_batch(predictor: Predictor, with_cases: bool = False) -> int:
     """The most records a batch may hold for its answer to stay within MAX_ANSWER_BYTES."""
     room = MAX_ANSWER_BYTES - envelope_bytes(predictor.version)
     return math.floor(room / largest_record_answer(predictor, with_cases))
+
+
+def feature_subsets(features: int) -> int:
+    """How many feature subsets a counterfactual of at most `features` features searches."""
+    return sum(math.comb(len(FEATURE_NAMES), size) for size in range(1, features + 1))
+
+
+def counterfactual_batch(size_limit: int, features: int) -> int:
+    """The most records of a batch asking for counterfactuals of at most `features` features: the search's
+    cost follows the number of subsets (4,525 for 3, 31,930 for 4, 174,436 for 5), so a batch of them costs
+    about what MAX_CASE_RECORDS records of 3 features cost."""
+    budget = MAX_CASE_RECORDS * feature_subsets(COUNTERFACTUAL_FEATURES_DEFAULT)
+    return min(size_limit, max(1, budget // feature_subsets(features)))
 
 
 def largest_case_batch(predictor: Predictor) -> int:

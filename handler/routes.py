@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from handler import docs
 from handler.deps import AppState, Asked, StateDep, StrictJSONRoute, predictions_for
 from handler.errors import error_response, shorten_text
-from handler.limits import MAX_ECHO_CHARS
+from handler.limits import MAX_ECHO_CHARS, counterfactual_batch
 from handler.observability import record_validation_error
 from handler.openapi import success
 from handler.schemas import BatchRequest, FeatureRecord, Options, PredictRequest
@@ -53,9 +53,12 @@ async def predict_batch(body: BatchRequest, state: StateDep) -> JSONResponse:
         record_validation_error("batch_size")
         return error_response(422, message, [Violation("instances", "batch_size", count, message)])
     case_limit = state.case_batch_limit
+    if body.counterfactual:
+        case_limit = counterfactual_batch(case_limit, body.counterfactual_features)
     if (body.counterfactual or body.similar_cases) and count > case_limit:
+        asked = f"counterfactuals of up to {body.counterfactual_features} features" if body.counterfactual else ""
         message = (
-            f"instances: counterfactuals and similar cases are given for 1 to {case_limit} records, got {count}; "
+            f"instances: {asked or 'similar cases'} are given for 1 to {case_limit} records per batch, got {count}; "
             "ask for them in smaller batches"
         )
         record_validation_error("case_batch_size")

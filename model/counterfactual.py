@@ -38,6 +38,7 @@ from model.schema import (
 CROSSING = 1e-6
 # RBF: candidates refined after the linearised ranking, and rounds of refinement.
 RBF_CANDIDATES = 24
+CHUNK = 8192  # candidates solved at once: bounded memory (tens of MB) whatever the number of features
 RBF_ROUNDS = 12
 BISECTIONS = 48  # pulling an RBF candidate back to the threshold
 _WORST_OF = {mean: worst for mean, worst in WORST_OF_MEAN}
@@ -275,6 +276,25 @@ def _linear_best(
     return delta, distance
 
 
+def _all_candidates(
+    space: Space, goal: Goal, g: FloatArray, current: FloatArray, cands: _Candidates
+) -> tuple[FloatArray, FloatArray]:
+    """(the nearest candidate's delta (30,), every candidate's distance (n,)) of one affine log-odds.
+
+    In chunks, so that memory stays bounded for five features (about 180,000 candidates).
+    """
+    distances = np.empty(len(cands.features))
+    best, best_distance = np.zeros(N_FEATURES), math.inf
+    for start in range(0, len(distances), CHUNK):
+        rows = np.arange(start, min(start + CHUNK, len(distances)))
+        delta, distance = _linear_best(space, goal, g, current, cands.take(rows))
+        distances[rows] = distance
+        i = int(np.argmin(distance))
+        if distance[i] < best_distance:
+            best, best_distance = delta[i], float(distance[i])
+    return best, distances
+
+
 def _rbf_gradient(model: RbfMargin, z: FloatArray) -> FloatArray:
     """d f / d z at rows z (n, d)."""
     diff = z[:, None, :] - model.support_vectors[None, :, :]
@@ -315,7 +335,8 @@ def search(
     up = current < boundary  # benign now: the log-odds must rise to the threshold
     goal = Goal(x, boundary + CROSSING if up else boundary - CROSSING, up)
     if isinstance(space.margin, LinearMargin):
-        delta, distance = _linear_best(space, goal, space.slope * space.margin.coef, np.array(current), cands)
+        nearest, distances = _all_candidates(space, goal, space.slope * space.margin.coef, np.array(current), cands)
+        delta, distance = nearest[None, :], np.array([distances.min()])
     else:
         delta, distance = _rbf_search(space, goal, log_odds, cands)
     if len(distance) == 0 or not np.isfinite(distance.min()):
@@ -342,7 +363,7 @@ def _rbf_search(
     assert isinstance(space.margin, RbfMargin)
     z = (goal.x - space.mean) / space.scale
     gradient = space.slope * _rbf_gradient(space.margin, z[None, :])[0]
-    _, ranked = _linear_best(space, goal, gradient, log_odds(z), cands)
+    _, ranked = _all_candidates(space, goal, gradient, log_odds(z), cands)
     order = np.argsort(ranked)[:RBF_CANDIDATES]
     order = order[np.isfinite(ranked[order])]
     chosen = cands.take(order)

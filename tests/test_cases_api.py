@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from handler.limits import MAX_CASE_RECORDS, envelope_bytes, largest_case_batch, largest_record_answer
+from handler.limits import (
+    MAX_CASE_RECORDS,
+    counterfactual_batch,
+    envelope_bytes,
+    largest_case_batch,
+    largest_record_answer,
+)
 from local.events import event
 from model.predictor import Predictor
 from tests.support import Answer
@@ -74,7 +80,7 @@ def test_batches_with_cases_are_bounded(
     limit = largest_case_batch(predictor)
     assert limit == MAX_CASE_RECORDS  # the size bound allows more: the time bound decides
     records = [examples["benign"], examples["malignant"]] * (limit // 2)
-    options = {"counterfactual": True, "counterfactual_features": 5, "similar_cases": 10}
+    options = {"counterfactual": True, "similar_cases": 10}
     full = invoke(event("v2", "POST", "/predict/batch", {"instances": records, **options}))
     assert full.status == 200 and full.body["count"] == limit
     bound = envelope_bytes(predictor.version) + limit * largest_record_answer(predictor, with_cases=True)
@@ -96,3 +102,19 @@ def test_the_openapi_document_describes_the_options_and_fields(lambda_module: Mo
     answer = schemas["PredictResponse"]["properties"]
     assert {"counterfactual", "similar_cases"} <= set(answer)
     assert set(schemas["ChangeOut"]["properties"]) == {"feature", "from", "to"}
+
+
+@pytest.mark.parametrize(("features", "limit"), [(3, 50), (4, 7), (5, 1)])
+def test_counterfactual_batches_shrink_as_the_search_grows(
+    invoke: Invoke, examples: dict[str, dict[str, float]], features: int, limit: int
+) -> None:
+    assert counterfactual_batch(10**6, features) == limit
+    options = {"counterfactual": True, "counterfactual_features": features}
+    ok = invoke(event("v2", "POST", "/predict/batch", {"instances": [examples["benign"]] * limit, **options}))
+    assert ok.status == 200 and all(p["counterfactual"]["max_features"] == features for p in ok.body["predictions"])
+    over = invoke(event("v2", "POST", "/predict/batch", {"instances": [examples["benign"]] * (limit + 1), **options}))
+    assert over.status == 422
+    assert (
+        f"counterfactuals of up to {features} features are given for 1 to {limit} records"
+        in over.body["error"]["detail"]
+    )
