@@ -15,7 +15,7 @@ EVENT ?= events/predict-v2.json
 ARCH ?= x86_64
 STACK ?= wdbc-classifier
 
-.PHONY: run serve train test lint typecheck invoke local-api sam-venv sam-build deploy delete smoke bench clean lock client-python client-typescript sbom
+.PHONY: run serve train test check lint typecheck invoke local-api sam-venv sam-build deploy delete smoke bench clean lock client-python client-typescript sbom
 
 $(BIN)/.installed: requirements.txt requirements-train.txt requirements-dev.txt
 	@test -n "$(PY313)" || { echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -64,8 +64,11 @@ client-typescript: $(TS_CLIENT)/node_modules/.installed
 	$(TS_CLIENT)/node_modules/.bin/openapi-typescript $(API)/openapi.json --default-non-nullable false \
 		-o build/clients/typescript/schema.d.ts
 
-## The main job: train with the default profile unless an artifact exists, then serve the API locally.
-run: $(ARTIFACT)/manifest.json serve
+## The main job: train with the default profile unless an artifact of the current format exists (an older
+## format, after a pull that bumps it, is trained again, saying so), then serve the API locally.
+run: | $(BIN)/.installed
+	$(BIN)/python -m training --profile $(PROFILE) --seed $(SEED) --out $(ARTIFACT) --if-outdated
+	@$(MAKE) --no-print-directory serve
 
 serve: $(ARTIFACT)/manifest.json
 	@echo "model artifact: $(ARTIFACT)/ (metrics: $(ARTIFACT)/metrics.json, report: $(ARTIFACT)/report/report.html, card: $(ARTIFACT)/MODEL_CARD.md)"
@@ -154,6 +157,12 @@ typecheck: $(BIN)/.installed
 
 /usr/bin/qemu-aarch64-static:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static binfmt-support
+
+## The everyday loop (about 2 minutes): lint, types and every test that needs no Docker, browser, SAM CLI,
+## clients' environment or root, nor runs for long (the markers in pyproject.toml). `make test` runs them all.
+CHECK_MARKERS := not (docker or browser or sam or clients or slow)
+check: lint typecheck
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "$(CHECK_MARKERS)"
 
 ## All tests: lint, types, then every test layer, with a Docker daemon (started here if none runs, stopped after).
 test: lint typecheck $(SAM_VENV)/bin/.installed $(CHECKOV_VENV)/bin/.installed $(CLIENTS_VENV)/bin/.installed \

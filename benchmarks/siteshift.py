@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from cohort.evaluate import evaluate
 from infra.paths import ROOT
 from model.drift import DriftWindow, Results
-from model.evaluate import evaluate
 from model.predictor import Predictor
 from model.schema import FEATURE_NAMES, FEATURES
 from training import cli, data

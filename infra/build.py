@@ -36,8 +36,18 @@ PLATFORMS = {
     "arm64": ["manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64"],
 }
 FUNCTION_PACKAGES = ("handler", "model")
-# The pre-traffic hook: one module, and the standard-library-only parts of the core it checks with.
-HOOK_FILES = ("infra/pretraffic.py", "model/__init__.py", "model/errors.py", "model/manifest.py", "model/golden.py")
+# `python -m model` runs the offline tools (the cohort package) from a checkout; the function never does.
+FUNCTION_EXCLUDES = ("__pycache__", "*.pyc", "__main__.py")
+# The pre-traffic hook: its module at the top, the release check and the standard-library-only parts
+# of the core it reads manifests with.
+HOOK_FILES = (
+    "infra/pretraffic.py",
+    "infra/__init__.py",
+    "infra/golden.py",
+    "model/__init__.py",
+    "model/errors.py",
+    "model/manifest.py",
+)
 # Test suites and tooling the function never imports.
 STRIP = ("tests", "__pycache__")
 STRIP_FILES = ("*.pyi", "py.typed")
@@ -82,21 +92,21 @@ def zip_tree(directory: Path, target: Path) -> int:
 
 
 def build_function(out: Path) -> dict[str, int]:
-    """handler/ and model/ sources with their bytecode, nothing else."""
+    """handler/ and model/ sources with their bytecode, nothing else: every module a route imports."""
     _check_interpreter()
     out.mkdir(parents=True, exist_ok=True)
     for package in FUNCTION_PACKAGES:
         shutil.rmtree(out / package, ignore_errors=True)
-        shutil.copytree(ROOT / package, out / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(ROOT / package, out / package, ignore=shutil.ignore_patterns(*FUNCTION_EXCLUDES))
     return {"files_compiled": compile_tree(out), "bytes": tree_size(out)}
 
 
 def build_hook(out: Path) -> dict[str, int]:
-    """The pre-traffic hook: pretraffic.py at the top, the core's release check beside it; no numpy."""
+    """The pre-traffic hook: pretraffic.py at the top, the release check and the manifest beside it; no numpy."""
     out.mkdir(parents=True, exist_ok=True)
     for name in HOOK_FILES:
         source = ROOT / name
-        target = out / (source.name if name.startswith("infra/") else name)
+        target = out / (source.name if name == "infra/pretraffic.py" else name)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
     return {"files_compiled": compile_tree(out), "bytes": tree_size(out)}

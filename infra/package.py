@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from infra import golden
 from infra.build import tree_size, zip_tree
 from infra.model_layer import ALLOWED, LAYER_FILES, layer_problems
-from model import artifact, golden
+from model import artifact
 from model.errors import ModelError
 from model.manifest import Release
 from model.predictor import Predictor

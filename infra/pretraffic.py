@@ -1,9 +1,9 @@
 """CodeDeploy's pre-traffic hook: the new version must reproduce the model's golden examples.
 
-Deployed as its own small function with `model/golden.py` and `model/manifest.py` beside it (standard
+Deployed as its own small function with `infra/golden.py` and `model/manifest.py` beside it (standard
 library and the runtime's boto3 only; no numpy). Before CodeDeploy shifts any traffic, it sends each
 golden example of the new model layer's manifest to the new function version as an API Gateway
-event, and reports Succeeded only if `model.golden.check` finds nothing wrong. Anything else, an
+event, and reports Succeeded only if `infra.golden.check` finds nothing wrong. Anything else, an
 exception included, reports Failed, and CodeDeploy rolls the release back.
 """
 
@@ -17,7 +17,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from model import golden, manifest
+from infra import golden
+from model import manifest
 from model.manifest import Release
 
 log = logging.getLogger("pretraffic")

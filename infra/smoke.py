@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from model import golden, manifest
+from infra import golden
+from model import manifest
 from model.schema import FEATURE_NAMES
 
 RETRIED = (429, 503)

@@ -51,7 +51,7 @@ COMMON_ARRAYS: dict[str, tuple[str, ...]] = {
     "ood_range_threshold": (),
     "drift_edges": ("d", "9"),  # training deciles per feature
     "drift_expected": ("d", "10"),  # training share per decile bin
-    "row_hashes": ("R",),  # one per training row (model.evaluate.row_hashes): which cohort rows were trained on
+    "row_hashes": ("R",),  # one per training row (cohort.evaluate.row_hashes): which cohort rows were trained on
     "training_x": ("R", "d"),  # the training rows themselves, for similar cases (model.similar)
     "training_y": ("R",),  # their diagnoses: 0 benign, 1 malignant
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import importlib
 import json
 import os
@@ -33,20 +34,32 @@ def dataset() -> data.Dataset:
     return data.embedded()
 
 
+def _trained_once(tmp_path_factory: pytest.TempPathFactory, name: str, *options: str) -> Path:
+    """A quick-profile artifact trained once per test session, shared by pytest-xdist's workers.
+
+    The workers' temporary folders share a parent; the first worker to take the lock trains, the
+    others wait for it and read the same artifact.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out = shared / name / "model"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "manifest.json").exists():
+            command = ["--profile", "quick", "--seed", "0", "--jobs", "1", *options, "--out", str(out)]
+            assert cli.main(command) == 0
+    return out
+
+
 @pytest.fixture(scope="session")
 def artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("artifact") / "model"
-    assert cli.main(["--profile", "quick", "--seed", "0", "--jobs", "1", "--out", str(out)]) == 0
-    return out
+    return _trained_once(tmp_path_factory, "artifact")
 
 
 @pytest.fixture(scope="session")
 def linear_artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The quick profile shipping the linear SVM, the family the default profile usually chooses."""
-    out = tmp_path_factory.mktemp("artifact-linear") / "model"
-    command = ["--profile", "quick", "--seed", "0", "--jobs", "1", "--family", "svm_linear", "--out", str(out)]
-    assert cli.main(command) == 0
-    return out
+    return _trained_once(tmp_path_factory, "artifact-linear", "--family", "svm_linear")
 
 
 @pytest.fixture(scope="session")
@@ -161,8 +174,10 @@ def staged(lambda_module: ModuleType) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(stage, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    deadline = time.monotonic() + 60
     while not server.started:
-        threading.Event().wait(0.05)
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start within 60 s"
+        time.sleep(0.05)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)

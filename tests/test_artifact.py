@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -36,6 +37,8 @@ def copy(artifact_dir: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(artifact_dir, tmp_path / "model"))
 
 
+# slow: trains the quick profile a second time
+@pytest.mark.slow
 def test_same_data_and_seed_give_identical_bytes(artifact_dir: Path, tmp_path: Path) -> None:
     # GIVEN a second quick run with the same data and seed
     again = tmp_path / "again"
@@ -213,7 +216,9 @@ def test_manifest_records_the_blas_kernel(artifact_dir: Path) -> None:
     assert all(b["library"] and b["version"] for b in blas)
 
 
+# slow: trains the quick model again in a subprocess under another BLAS kernel
 @pytest.mark.integration
+@pytest.mark.slow
 def test_another_blas_kernel_gives_the_same_model_within_tolerance(
     artifact_dir: Path, tmp_path: Path, dataset: data.Dataset
 ) -> None:
@@ -271,3 +276,27 @@ def test_thresholds_and_levels_out_of_range_are_refused(
     _rewrite_manifest(copy, change)
     with pytest.raises(ManifestError, match=message):
         artifact.load(copy)
+
+
+def test_if_outdated_keeps_a_current_artifact_and_retrains_an_older_format(
+    copy: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="training")
+    # GIVEN an artifact of the current format
+    before = (copy / artifact.ARRAYS).read_bytes()
+    command = ["--profile", "quick", "--seed", "0", "--jobs", "1", "--out", str(copy), "--if-outdated"]
+    # WHEN `make run` asks for it THEN it is kept, saying so
+    assert cli.outdated(copy) is None
+    assert cli.main(command) == 0
+    assert (copy / artifact.ARRAYS).read_bytes() == before and "current format" in caplog.text
+    # GIVEN the format of an older release (as after a pull that bumps it)
+    document = json.loads((copy / artifact.MANIFEST).read_text())
+    document["format_version"] = artifact.FORMAT_VERSION - 1
+    (copy / artifact.MANIFEST).write_text(json.dumps(document))
+    # THEN the reason names both formats, and training writes a loadable artifact of this code's format
+    assert cli.outdated(copy) == (
+        f"{copy}/ holds artifact format {artifact.FORMAT_VERSION - 1}, this code reads {artifact.FORMAT_VERSION}: "
+        "training again"
+    )
+    assert cli.main(command) == 0
+    assert Predictor.load(copy).manifest.format_version == artifact.FORMAT_VERSION

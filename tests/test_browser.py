@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from infra.paths import ROOT
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
 SHOTS = ROOT / "test-artifacts" / "browser"
 
 

@@ -18,7 +18,7 @@ from local.events import event
 from local.lambda_layout import Layout, from_sam_build, sizes
 from model import artifact
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.sam]
 MB = 1_000_000
 ELF_MACHINES = {62: "x86_64", 183: "aarch64"}
 
@@ -82,7 +82,14 @@ def test_sizes_within_budget(sam_build: Path, tmp_path: Path) -> None:
     # imports with the standard library alone; the model layer ships the model alone
     hook = sam_build / "PreTrafficHookFunction"
     sources = sorted(str(p.relative_to(hook)) for p in hook.rglob("*.py"))
-    assert sources == ["model/__init__.py", "model/errors.py", "model/golden.py", "model/manifest.py", "pretraffic.py"]
+    assert sources == [
+        "infra/__init__.py",
+        "infra/golden.py",
+        "model/__init__.py",
+        "model/errors.py",
+        "model/manifest.py",
+        "pretraffic.py",
+    ]
     code = (
         f"import sys; sys.path.insert(0, {str(hook)!r}); import pretraffic; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'boto3')))"

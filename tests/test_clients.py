@@ -20,7 +20,7 @@ import pytest
 from infra.paths import ROOT
 from model.schema import FEATURE_NAMES
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.clients]
 CLIENTS = ROOT / "tests" / "clients"
 CLIENTS_PYTHON = ROOT / ".venv-clients" / "bin" / "python"
 TYPESCRIPT = CLIENTS / "typescript"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.csvio import parse_csv
+from cohort.csvio import parse_csv
 from model.errors import CsvError
 from model.schema import FEATURES
 from tests.support import edit_csv, write_csv

@@ -10,7 +10,7 @@ import pytest
 from local.emulator import running
 from local.events import event
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.sam]
 
 
 def test_cold_warm_bad_event_then_good_again(

@@ -17,8 +17,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, confusion_matrix, roc_auc_score
 
 from benchmarks import siteshift
+from cohort import evaluate as evaluation
 from infra.paths import ROOT
-from model import evaluate as evaluation
 from model.predictor import Predictor
 from tests.support import edit_csv, write_csv
 from training import data
@@ -212,7 +212,9 @@ def test_the_command_on_the_embedded_data_reports_full_overlap(artifact_dir: Pat
     assert "not a diagnostic tool" in text and report["cohort"]["sha256"] in text and text.count("<svg") == 2
 
 
+# slow: trains the default profile (nested CV) on two thirds of the data
 @pytest.mark.integration
+@pytest.mark.slow
 def test_site_shift_drill(tmp_path: Path) -> None:
     # GIVEN a model trained (default profile) on two thirds of the rows, judged on the last third, then on it
     # after a scanner change

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from model import cli
+from cohort import cli
 from model.predictor import Predictor
 from model.schema import FEATURE_NAMES
 from tests.support import edit_csv, write_csv

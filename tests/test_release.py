@@ -84,6 +84,7 @@ def test_hook_fails_a_version_that_answers_differently(lambda_module: ModuleType
 
 
 @pytest.mark.integration
+@pytest.mark.sam
 def test_canary_of_a_broken_model_is_stopped_before_traffic(artifact_dir: Path, tmp_path: Path) -> None:
     # GIVEN the good model and a deliberately broken one, each served by the real handler under the emulator
     broken = _broken(artifact_dir, tmp_path / "broken")

@@ -20,7 +20,7 @@ from local.emulator import running
 from local.events import event
 from model import artifact
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.sam, pytest.mark.slow]
 
 
 def test_soak_100000_invocations_without_drift(artifact_dir: Path, tmp_path: Path) -> None:

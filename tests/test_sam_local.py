@@ -28,7 +28,7 @@ from local.ports import free_port
 from model.schema import FEATURE_NAMES
 from tests.support import docker_or_skip, schemathesis_run
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.sam]
 EVENT_FILES = sorted(EVENTS.glob("*.json"))
 
 

@@ -18,7 +18,7 @@ from local import base_image, docker, sam
 from local.events import EVENTS, expected_status
 from tests.support import Answer, docker_or_skip
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.sam]
 # The events whose answers carry predictions; the others are checked by status.
 PREDICTING = ("predict-v1", "predict-v2", "predict-explain-v2", "predict-batch-v2", "v2-infer-v2")
 TOLERANCE = 1e-8

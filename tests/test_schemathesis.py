@@ -9,7 +9,8 @@ import pytest
 
 from tests.support import schemathesis_run
 
-pytestmark = pytest.mark.integration
+# slow: about a minute of generated requests
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_schemathesis_finds_nothing(serve: Callable[..., str], artifact_dir: Path, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from infra.paths import ROOT
 from local import sam
 from model.predictor import Predictor
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.sam]
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
 
 

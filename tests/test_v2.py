@@ -306,6 +306,7 @@ def test_unknown_v2_path_and_untyped_body(invoke: Invoke, examples: dict[str, di
 
 
 @pytest.mark.integration
+@pytest.mark.sam
 def test_v2_infer_under_the_emulator(artifact_dir: Path, examples: dict[str, dict[str, float]], tmp_path: Path) -> None:
     infer = event("v2", "POST", "/v2/models/wdbc/infer", _infer_body(_rows(examples), ("label", "shap_values")))
     with running(model_dir=artifact_dir, log_path=tmp_path / "rie.log") as emulator:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 import time
 from pathlib import Path
 
+from model import artifact
+from model import manifest as manifest_io
 from model.errors import CsvError
 from model.schema import DISCLAIMER
 from training import data, fit
@@ -62,7 +65,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.cpu_count() or 1,
         help="worker processes for the outer folds (default: all %(default)s cores)",
     )
+    parser.add_argument(
+        "--if-outdated",
+        action="store_true",
+        help="train only when --out holds no artifact, or one whose format is older than this code's "
+        "(as after a pull that bumps it); otherwise say so and keep it",
+    )
     return parser
+
+
+def outdated(out: Path) -> str | None:
+    """Why the artifact in `out` must be trained again, or None when this code can serve it as it is."""
+    path = out / artifact.MANIFEST
+    if not path.exists():
+        return f"no artifact in {out}/: training"
+    try:
+        found = manifest_io.format_version(json.loads(path.read_text()))
+    except (OSError, ValueError, AttributeError) as err:
+        return f"{path} cannot be read ({err}): training again"
+    if found != artifact.FORMAT_VERSION:
+        return f"{out}/ holds artifact format {found!r}, this code reads {artifact.FORMAT_VERSION}: training again"
+    return None
 
 
 def format_table(families: dict[str, FamilyResult], chosen: str) -> str:
@@ -95,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
+    if args.if_outdated:
+        reason = outdated(args.out)
+        if reason is None:
+            log.info("%s/ holds an artifact of the current format %d: kept", args.out, artifact.FORMAT_VERSION)
+            return 0
+        log.info("%s", reason)
     try:
         run(args)
     except (CsvError, UsageError) as err:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from cohort.csvio import MAX_SHOWN, read_csv
+from cohort.evaluate import fingerprint
 from model.arrays import FloatArray, IntArray
-from model.csvio import MAX_SHOWN, read_csv
 from model.errors import CsvError
-from model.evaluate import fingerprint
 from model.manifest import DataSpec
 from model.schema import FEATURE_NAMES, canonical_name
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from cohort.evaluate import Z, calibration, row_hashes
 from model.arrays import FloatArray, IntArray
 from model.drift import decile_edges
-from model.evaluate import Z, calibration, row_hashes
 from model.manifest import Summary
 from training import data, export, ood, protocol
 from training.families import BY_NAME, FAMILIES, Family, Profile

@@ -1,6 +1,6 @@
 """`python -m model predict FILE.csv --model DIR`: score a CSV with an artifact, numpy only.
 
-`python -m model evaluate COHORT.csv --model DIR`: judge the artifact on a labelled cohort (model.evaluate).
+`python -m model evaluate COHORT.csv --model DIR`: judge the artifact on a labelled cohort (cohort.evaluate).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from model import evaluate as evaluation
-from model import evaluation_html
-from model.csvio import read_csv
+from cohort import evaluate as evaluation
+from cohort import evaluation_html
+from cohort.csvio import read_csv
 from model.errors import ArtifactError, CsvError, UnknownOptionError
 from model.predictor import CaseOptions, Predictor
 from model.schema import COUNTERFACTUAL_FEATURES_MAX, DISCLAIMER, FEATURE_NAMES, SIMILAR_CASES_MAX
