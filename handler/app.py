@@ -71,6 +71,7 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
             f"exact per-feature Shapley values in log-odds. Batches hold at most {settings.max_batch_size} records; "
             f"bodies at most {settings.max_body_bytes} bytes."
         ),
+        openapi_url=None,  # served by handler.routes, with the server it is reached through
         docs_url=None,  # served by handler.routes from the function itself
         redoc_url=None,
     )

@@ -54,14 +54,20 @@ class Asked(NamedTuple):
     cases: CaseOptions = CaseOptions()
 
 
-def predictions_for(state: AppState, x: FloatArray, asked: Asked, field_prefix: str) -> Predictions:
-    """Every route's call of the predictor: timed the same way for all, and counted in the drift window."""
-    started = time.perf_counter()
+def predict(state: AppState, x: FloatArray, asked: Asked, field_prefix: str) -> Predictions:
+    """The predictor's answer to what was asked, counted nowhere (the OpenAPI document's examples use it)."""
     predictions = state.predictor.predict(
         x, asked.operating_point, asked.alpha, explain=asked.explain, field_prefix=field_prefix
     )
     if asked.cases.counterfactual_features or asked.cases.similar:
         predictions = state.predictor.with_cases(predictions, asked.cases)
+    return predictions
+
+
+def predictions_for(state: AppState, x: FloatArray, asked: Asked, field_prefix: str) -> Predictions:
+    """Every route's call of the predictor: timed the same way for all, and counted in the drift window."""
+    started = time.perf_counter()
+    predictions = predict(state, x, asked, field_prefix)
     record_predictions(predictions, (time.perf_counter() - started) * 1e3, state.window)
     return predictions
 

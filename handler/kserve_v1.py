@@ -9,6 +9,7 @@ KServe's `{"error": "..."}` shape (a V2Error, answered by `handler.exceptions`).
 from __future__ import annotations
 
 import itertools
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -16,14 +17,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 
+from handler.answers import envelope
 from handler.deps import AppState, Asked, StrictJSONRoute, state_of
 from handler.errors import shorten, shorten_text
 from handler.limits import MAX_ECHO_CHARS
 from handler.openapi import documented
-from handler.v2 import V2Error, check_model, decoded, options, protocol_predictions
+from handler.v2 import Predict, V2Error, check_model, decoded, model_ready, options, protocol_predictions
 from model.errors import ExplanationError
 from model.predictor import Predictions
-from model.schema import DISCLAIMER, FEATURE_NAMES, N_FEATURES
+from model.schema import FEATURE_NAMES, N_FEATURES
 
 V1_PREFIX = "/v1"
 FEATURE_SET = frozenset(FEATURE_NAMES)
@@ -95,9 +97,8 @@ def _instance(i: int, instance: Any) -> list[Any]:
     return values
 
 
-async def _parse(request: Request, limit: int) -> tuple[np.ndarray, dict[str, Any] | None]:
-    """(rows (n, 30), parameters) of a V1 body {"instances": [...], "parameters": {...}}."""
-    body = decoded(await request.body())
+def parse(body: Any, limit: int) -> tuple[np.ndarray, dict[str, Any] | None]:
+    """(rows (n, 30), parameters) of a decoded V1 body {"instances": [...], "parameters": {...}}."""
     if not isinstance(body, dict) or not isinstance(body.get("instances"), list):
         raise V2Error(400, f'expected {{"instances": [...]}}, got {shorten(body)!r}')
     unknown = [
@@ -114,29 +115,19 @@ async def _parse(request: Request, limit: int) -> tuple[np.ndarray, dict[str, An
     return np.array(rows, dtype=np.float64), parameters
 
 
-async def _predictions(request: Request, explain: bool) -> tuple[AppState, Predictions]:
-    state = state_of(request)
-    check_model(state, request.path_params["name"], None)
-    x, parameters = await _parse(request, state.settings.max_batch_size)
+def v1_answer(state: AppState, body: Any, explain: bool, predict: Predict) -> dict[str, Any]:
+    """The answer of `:predict`, or of `:explain`, to a decoded body; V2Error when it cannot be one."""
+    x, parameters = parse(body, state.settings.max_batch_size)
     point, alpha = options(parameters)
-    return state, protocol_predictions(state, x, Asked(point, alpha, explain), "instances[{i}].")
+    predictions = predict(x, Asked(point, alpha, explain), "instances[{i}].")
+    return _explanations(predictions) if explain else _predictions(predictions)
 
 
-# The endpoints carry no docstring: FastAPI would publish it as the operation's description.
-async def _model_ready(request: Request) -> dict[str, Any]:
-    name = request.path_params["name"]
-    check_model(state_of(request), name, None)
-    return {"name": name, "ready": True}
+def _predictions(predictions: Predictions) -> dict[str, Any]:
+    return {"predictions": [{k: v for k, v in p.as_dict().items() if k != "explanation"} for p in predictions]}
 
 
-async def _predict(request: Request) -> JSONResponse:
-    state, predictions = await _predictions(request, explain=False)
-    answers = [{k: v for k, v in p.as_dict().items() if k != "explanation"} for p in predictions]
-    return JSONResponse({"predictions": answers, "model_version": state.predictor.version, "disclaimer": DISCLAIMER})
-
-
-async def _explain(request: Request) -> JSONResponse:
-    state, predictions = await _predictions(request, explain=True)
+def _explanations(predictions: Predictions) -> dict[str, Any]:
     explanations = []
     for p in predictions:
         explanation = p.explanation
@@ -145,9 +136,29 @@ async def _explain(request: Request) -> JSONResponse:
         explanations.append(
             {"label": p.label, "probability_malignant": p.probability_malignant, **explanation.as_dict()}
         )
-    return JSONResponse(
-        {"explanations": explanations, "model_version": state.predictor.version, "disclaimer": DISCLAIMER}
-    )
+    return {"explanations": explanations}
+
+
+async def _answer(request: Request, explain: bool) -> JSONResponse:
+    state = state_of(request)
+    check_model(state, request.path_params["name"], None)
+    answer = v1_answer(state, decoded(await request.body()), explain, partial(protocol_predictions, state))
+    return JSONResponse({**answer, **envelope(state.predictor.version)})
+
+
+# The endpoints carry no docstring: FastAPI would publish it as the operation's description.
+async def _model_ready(request: Request) -> dict[str, Any]:
+    name = request.path_params["name"]
+    check_model(state_of(request), name, None)
+    return model_ready(name)
+
+
+async def _predict(request: Request) -> JSONResponse:
+    return await _answer(request, explain=False)
+
+
+async def _explain(request: Request) -> JSONResponse:
+    return await _answer(request, explain=True)
 
 
 # (method, path, endpoint, operation name, summary, documentation)

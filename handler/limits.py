@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from handler.answers import batch_answer
 from model.predictor import Predictor
 from model.schema import (
     BLOCKS,
     COUNTERFACTUAL_FEATURES_DEFAULT,
     COUNTERFACTUAL_FEATURES_MAX,
-    DISCLAIMER,
     FEATURE_NAMES,
     INDEX,
     SIMILAR_CASES_MAX,
@@ -98,7 +98,7 @@ def largest_record_answer(predictor: Predictor, with_cases: bool = False) -> int
 
 def envelope_bytes(version: str) -> int:
     """Bytes of a batch answer around its records."""
-    empty = {"predictions": [], "count": 10**9, "model_version": version, "disclaimer": DISCLAIMER}
+    empty = {**batch_answer([], version), "count": 10**9}
     return len(json.dumps(empty, separators=(",", ":")).encode())
 
 

@@ -10,7 +10,7 @@ batch limit.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fastapi import FastAPI
 from fastapi.openapi.models import OpenAPI, Operation
@@ -19,6 +19,11 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
 from handler.lazy_routes import LazyRoutes
 from model.manifest import Manifest
+from model.rules import CROSS_FIELD_RULES
+from model.schema import N_FEATURES
+
+if TYPE_CHECKING:
+    from handler.deps import AppState
 
 REF = "#/components/schemas/{model}"
 ERROR_STATUSES = {
@@ -131,6 +136,111 @@ def complete(schema: dict[str, Any], manifest: Manifest, max_batch_size: int) ->
         instances["description"] = f"1 to {max_batch_size} records"
 
 
+LICENSE = {"name": "MIT License", "identifier": "MIT"}
+# How AWS describes SigV4 in OpenAPI (API Gateway's own export writes this scheme for AWS_IAM routes).
+SIGV4 = {
+    "type": "apiKey",
+    "name": "Authorization",
+    "in": "header",
+    "description": "AWS Signature Version 4 (AuthMode=AWS_IAM): sign each request for the execute-api service",
+    "x-amazon-apigateway-authtype": "awsSigv4",
+}
+CROSS_FIELD_EXTENSION = "x-cross-field-rules"
+
+
+def for_tools(schema: dict[str, Any], state: AppState, contact_url: str | None) -> None:
+    """What generic tools need and the schema cannot say, in place: path parameters' valid values, links
+    from the model's metadata to every operation taking its name and version, examples of each request
+    body and answer (handler.examples), the cross-field rules, the security of the deployment, the licence."""
+    from handler import examples, v2  # with the document, never at init
+
+    name, version = state.settings.model_name, state.predictor.version
+    asked = examples.requests(state)
+    answered = examples.answers(state, asked)
+    valid = {"name": name, "version": version}
+    security: list[dict[str, list[str]]] = [{"sigv4": []}] if state.settings.auth_mode == "AWS_IAM" else []
+    linked: dict[str, dict[str, str]] = {}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            parameters = operation.get("parameters", [])
+            for parameter in parameters:
+                if parameter["in"] == "path" and parameter["name"] in valid:
+                    parameter["schema"]["enum"] = [valid[parameter["name"]]]
+                    parameter["example"] = valid[parameter["name"]]
+            if parameters:
+                linked[operation["operationId"]] = {
+                    p["name"]: "$response.body#/name" if p["name"] == "name" else "$response.body#/versions/0"
+                    for p in parameters
+                }
+            if (method, path) in asked:
+                operation["requestBody"]["content"]["application/json"]["examples"] = asked[(method, path)]
+            if (method, path) in answered:
+                operation["responses"]["200"]["content"]["application/json"]["example"] = answered[(method, path)]
+            operation["security"] = security
+    metadata = schema["paths"]["/v2/models/{name}"]["get"]
+    metadata["responses"]["200"]["links"] = {
+        operation_id: {"operationId": operation_id, "parameters": parameters}
+        for operation_id, parameters in linked.items()
+        if operation_id != metadata["operationId"]
+    }
+    _protocol_schemas(schema["components"]["schemas"], state)
+    rules: list[dict[str, Any]] = [{**rule._asdict(), "applies_to": "every record"} for rule in CROSS_FIELD_RULES]
+    rules += [
+        {"rule": rule, "statement": statement, "applies_to": "Open Inference Protocol (V2) inference requests"}
+        for rule, statement in v2.TENSOR_RULES.items()
+    ]
+    schema[CROSS_FIELD_EXTENSION] = {
+        "description": "Hard rules between fields, which JSON Schema cannot state: a request that breaks one is "
+        "refused (422 naming the field, the rule and the value; on the KServe protocols 400, its message ending "
+        "with the rule's name). Record rules apply to Features objects, V1 instances and V2 rows in schema order.",
+        "rules": rules,
+    }
+    properties = schema["components"]["schemas"]["Features"]["properties"]
+    for rule in CROSS_FIELD_RULES:
+        properties[rule.field]["description"] += (
+            f" Must be >= {rule.at_least} (rule {rule.rule}: {rule.reason}; see {CROSS_FIELD_EXTENSION})."
+        )
+    schema["info"]["license"] = LICENSE
+    if contact_url:
+        schema["info"]["contact"] = {"name": "report a problem", "url": contact_url}
+    if security:
+        schema.setdefault("components", {})["securitySchemes"] = {"sigv4": SIGV4}
+
+
+def _protocol_schemas(components: dict[str, Any], state: AppState) -> None:
+    """The KServe protocols' request bodies as this server checks them, not as the protocols allow any model's:
+    output names, numeric datatypes, shapes and batch limit, rows of 30 non-negative numbers, the options."""
+    from handler import v2  # with the document, never at init
+
+    limit = state.settings.max_batch_size
+    number = {"type": "number", "minimum": 0}
+    row = {"type": "array", "items": number, "minItems": N_FEATURES, "maxItems": N_FEATURES}
+    rows = {"type": "integer", "minimum": 1, "maximum": limit}
+    options = components["PredictRequest"]["properties"]
+    v1_options: dict[str, Any] = {"type": "object", "properties": {k: options[k] for k in ("operating_point", "alpha")}}
+    content_type = {
+        "anyOf": [{"type": "string", "enum": ["np", "pd"]}, {"type": "null"}],
+        "description": "np (or null): one [n, 30] tensor; pd: 30 columns",
+    }
+    v2_options = {"type": "object", "properties": {**v1_options["properties"], "content_type": content_type}}
+    tensor = components["TensorIn"]["properties"]
+    tensor["datatype"]["enum"] = sorted(v2.NUMERIC)
+    tensor["shape"].update(
+        items=rows | {"maximum": max(limit, N_FEATURES)}, minItems=1, maxItems=2, description="[n, 30]; [n] for pd"
+    )
+    tensor["data"]["items"] = {"anyOf": [number, row]}
+    request = components["InferenceRequest"]["properties"]
+    request["parameters"] = {"anyOf": [v2_options, {"type": "null"}]}
+    request["model_name"]["anyOf"][0]["enum"] = [state.settings.model_name]
+    request["model_version"]["anyOf"][0]["enum"] = [state.predictor.version]
+    request["inputs"]["maxItems"] = N_FEATURES
+    components["OutputRequest"]["properties"]["name"]["enum"] = list(v2.OUTPUTS)
+    v1 = components["V1Request"]["properties"]
+    v1["instances"]["items"] = {"anyOf": [row, {"$ref": REF.format(model="Features")}]}
+    v1["instances"]["maxItems"] = limit
+    v1["parameters"] = {"anyOf": [v1_options, {"type": "null"}], "description": "the operating point and alpha"}
+
+
 class ClassifierAPI(FastAPI):
     """FastAPI whose OpenAPI document is completed from the loaded model once, when first asked for."""
 
@@ -164,5 +274,7 @@ class ClassifierAPI(FastAPI):
                 document = model.model_json_schema(ref_template=REF)
                 components.update(document.pop("$defs", {}))
                 components[model.__name__] = document
+            state: AppState = self.state.app_state
+            for_tools(schema, state, state.settings.contact_url)
             self.openapi_schema = schema
         return self.openapi_schema

@@ -175,6 +175,8 @@ class InferenceResponse(BaseModel):
 class V1Request(BaseModel):
     """KServe V1: instances, each the 30 values in schema order or an object of the 30 named values."""
 
+    model_config = ConfigDict(extra="forbid")  # the route refuses any other key
+
     instances: list[list[float] | dict[str, float]] = Field(min_length=1)
     parameters: dict[str, Any] | None = Field(None, description="operating_point and alpha, as for V2")
 

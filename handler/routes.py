@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from handler import docs
+from handler.answers import batch_answer, health_answer, record_answer
 from handler.deps import AppState, Asked, StateDep, StrictJSONRoute, predictions_for
 from handler.errors import error_response, shorten_text
 from handler.limits import MAX_ECHO_CHARS, counterfactual_batch
@@ -18,15 +19,20 @@ from handler.openapi import success
 from handler.schemas import BatchRequest, FeatureRecord, Options, PredictRequest
 from model.errors import Violation
 from model.predictor import Predictions
-from model.schema import DISCLAIMER, FEATURE_NAMES
+from model.schema import FEATURE_NAMES
 
 router = APIRouter(route_class=StrictJSONRoute)
+SERVER = "this deployment: its API Gateway stage, or the local server"
+
+
+def rows_and_options(records: Sequence[FeatureRecord], options: Options) -> tuple[np.ndarray, Asked]:
+    """A validated body's records as rows (n, 30) in schema order, and what it asks of the predictor."""
+    x = np.array([[getattr(r, name) for name in FEATURE_NAMES] for r in records], dtype=np.float64)
+    return x, Asked(options.operating_point, options.alpha, options.explain, options.cases())
 
 
 def _predict(state: AppState, records: Sequence[FeatureRecord], options: Options, field_prefix: str) -> Predictions:
-    x = np.array([[getattr(r, name) for name in FEATURE_NAMES] for r in records], dtype=np.float64)
-    asked = Asked(options.operating_point, options.alpha, options.explain, options.cases())
-    return predictions_for(state, x, asked, field_prefix)
+    return predictions_for(state, *rows_and_options(records, options), field_prefix)
 
 
 @router.post(
@@ -36,8 +42,7 @@ def _predict(state: AppState, records: Sequence[FeatureRecord], options: Options
     openapi_extra=success("PredictResponse"),
 )
 async def predict(body: PredictRequest, state: StateDep) -> JSONResponse:
-    [p] = _predict(state, [body.features], body, "features.")
-    return JSONResponse({**p.as_dict(), "model_version": state.predictor.version, "disclaimer": DISCLAIMER})
+    return JSONResponse(record_answer(_predict(state, [body.features], body, "features."), state.predictor.version))
 
 
 @router.post(
@@ -64,19 +69,12 @@ async def predict_batch(body: BatchRequest, state: StateDep) -> JSONResponse:
         record_validation_error("case_batch_size")
         return error_response(422, message, [Violation("instances", "case_batch_size", count, message)])
     predictions = _predict(state, body.instances, body, "instances.{i}.")
-    return JSONResponse(
-        {
-            "predictions": [p.as_dict() for p in predictions],
-            "count": len(predictions),
-            "model_version": state.predictor.version,
-            "disclaimer": DISCLAIMER,
-        }
-    )
+    return JSONResponse(batch_answer(predictions, state.predictor.version))
 
 
 @router.get("/health", summary="Liveness and model version", response_model=None, openapi_extra=success("Health"))
 async def health(state: StateDep) -> dict[str, Any]:
-    return {"status": "ok", "model_loaded": True, "model_version": state.predictor.version, "disclaimer": DISCLAIMER}
+    return health_answer(state.predictor.version)
 
 
 @router.get("/model", summary="The model card and feature schema")
@@ -88,6 +86,16 @@ async def model_card(state: StateDep) -> dict[str, Any]:
 async def index(request: Request, state: StateDep) -> HTMLResponse:
     page = state.page()
     return HTMLResponse(page.render(str(request.scope.get("root_path", ""))), headers=page.headers)
+
+
+@router.get("/openapi.json", include_in_schema=False)
+async def openapi_document(request: Request) -> JSONResponse:
+    """The document, with the one server it is reached through: the API Gateway stage's prefix, or the root."""
+    document = request.app.openapi()
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    head = {k: document[k] for k in ("openapi", "info")}
+    rest = {k: v for k, v in document.items() if k not in head}
+    return JSONResponse({**head, "servers": [{"url": root or "/", "description": SERVER}], **rest})
 
 
 @router.get("/docs", include_in_schema=False)

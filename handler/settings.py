@@ -16,6 +16,8 @@ ENVIRONMENT = (
     "CORS_ORIGINS",
     "MODEL_NAME",
     "DRIFT_WINDOW",
+    "AUTH_MODE",
+    "CONTACT_URL",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
 )
@@ -57,6 +59,23 @@ def _model_name() -> str:
     return raw
 
 
+AUTH_MODES = ("NONE", "AWS_IAM")
+
+
+def _auth_mode() -> str:
+    raw = os.environ.get("AUTH_MODE", "NONE")
+    if raw not in AUTH_MODES:
+        raise SettingsError(f"AUTH_MODE must be one of {list(AUTH_MODES)} (the template's AuthMode), got {raw[:40]!r}")
+    return raw
+
+
+def _contact_url() -> str | None:
+    raw = os.environ.get("CONTACT_URL", "").strip()
+    if raw and not re.fullmatch(r"(https://|mailto:)\S{1,300}", raw):
+        raise SettingsError(f"CONTACT_URL must be an https:// or mailto: URL, or empty; got {raw[:40]!r}")
+    return raw or None
+
+
 class Settings(NamedTuple):
     model_dir: str
     log_level: str
@@ -65,6 +84,8 @@ class Settings(NamedTuple):
     cors_origins: tuple[str, ...]
     model_name: str  # the model's name in the Open Inference Protocol routes (/v2/models/{name})
     drift_window: int  # predictions gathered before one aggregated metrics line is written
+    auth_mode: str  # how API Gateway guards the routes (the template's AuthMode): the document's security
+    contact_url: str | None  # where the API document tells its readers to report problems
     service_name: str
     metrics_namespace: str
 
@@ -79,6 +100,8 @@ class Settings(NamedTuple):
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
             model_name=_model_name(),
             drift_window=_int("DRIFT_WINDOW", 50, 10),
+            auth_mode=_auth_mode(),
+            contact_url=_contact_url(),
             service_name=os.environ.get("POWERTOOLS_SERVICE_NAME", DEFAULT_SERVICE),
             metrics_namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_NAMESPACE),
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from functools import partial
 from itertools import chain
 from typing import Any
 
@@ -44,6 +45,13 @@ OUTPUTS: dict[str, tuple[str, tuple[int, ...], str]] = {
     "shap_base_value": ("FP64", (), "base value: base + sum(shap_values) = log-odds"),
 }
 EXTENSIONS = tuple(name for name in OUTPUTS if name not in DEFAULT_OUTPUTS)
+# The rules between fields of an inference request that JSON Schema cannot state; each error naming one
+# ends "(rule NAME)", and the OpenAPI document lists them (handler.openapi.for_tools).
+TENSOR_RULES = {
+    "shape_matches_data": "a tensor holds as many numbers as its shape says (n x 30, or n)",
+    "one_tensor_or_named_columns": f"one [n, {N_FEATURES}] input (content_type np), or {N_FEATURES} inputs named "
+    'after the features, each [n] with the same n (content_type "pd")',
+}
 
 
 class V2Error(Exception):
@@ -127,10 +135,14 @@ def _numbers(tensor: TensorIn, count: int, rank: int) -> list[Any]:
     data = tensor.data
     if rank == 2 and data and isinstance(data[0], list):
         if not all(isinstance(row, list) and len(row) == N_FEATURES for row in data):
-            raise V2Error(400, f"{where}: nested data must be rows of {N_FEATURES} numbers each")
+            raise V2Error(
+                400, f"{where}: nested data must be rows of {N_FEATURES} numbers each (rule shape_matches_data)"
+            )
         data = list(chain.from_iterable(data))
     if len(data) != count:
-        raise V2Error(400, f"{where}: shape {tensor.shape} needs {count} values, got {len(data)}")
+        raise V2Error(
+            400, f"{where}: shape {tensor.shape} needs {count} values, got {len(data)} (rule shape_matches_data)"
+        )
     kinds = set(map(type, data))
     if not kinds <= NUMBER_TYPES:
         odd = sorted(k.__name__ for k in kinds - NUMBER_TYPES)
@@ -151,14 +163,14 @@ def _rows(request: InferenceRequest, limit: int) -> tuple[np.ndarray, str]:
         raise V2Error(
             400,
             f"expected one [n, {N_FEATURES}] input, or {N_FEATURES} inputs named after the features with "
-            f'parameters.content_type "pd"; got {len(inputs)} inputs',
+            f'parameters.content_type "pd"; got {len(inputs)} inputs (rule one_tensor_or_named_columns)',
         )
     [tensor] = inputs
     if len(tensor.shape) != 2 or tensor.shape[1] != N_FEATURES or not 1 <= tensor.shape[0] <= limit:
         raise V2Error(
             400,
             f"input {shorten_text(tensor.name, MAX_ECHO_CHARS)!r}: shape must be [n, {N_FEATURES}] with n from 1 "
-            f"to {limit}, got {shorten(tensor.shape)}",
+            f"to {limit}, got {shorten(tensor.shape)} (rule one_tensor_or_named_columns)",
         )
     n = tensor.shape[0]
     x = np.array(_numbers(tensor, n * N_FEATURES, 2), dtype=np.float64).reshape(n, N_FEATURES)
@@ -173,14 +185,18 @@ def _columns(inputs: Sequence[TensorIn], limit: int) -> tuple[np.ndarray, str]:
         raise V2Error(
             400,
             f"named inputs must be the {N_FEATURES} features, once each; missing {missing[:10]}, "
-            f"unknown {unknown[:5]}, repeated {len(inputs) - len(by_name)}",
+            f"unknown {unknown[:5]}, repeated {len(inputs) - len(by_name)} (rule one_tensor_or_named_columns)",
         )
     n = by_name[FEATURE_NAMES[0]].shape[0] if by_name[FEATURE_NAMES[0]].shape else 0
     columns = []
     for name in FEATURE_NAMES:
         tensor = by_name[name]
         if tensor.shape not in ([n], [n, 1]) or not 1 <= n <= limit:
-            raise V2Error(400, f"input {name!r}: shape must be [n] with n from 1 to {limit}, the same for every input")
+            raise V2Error(
+                400,
+                f"input {name!r}: shape must be [n] with n from 1 to {limit}, the same for every input "
+                "(rule one_tensor_or_named_columns)",
+            )
         columns.append(_numbers(tensor, n, 1))
     return np.array(columns, dtype=np.float64).T.copy(), "row {i} feature "
 
@@ -273,28 +289,40 @@ def _asked(request: Request) -> tuple[AppState, str, str | None]:
     return state, name, version
 
 
+def server_metadata(state: AppState) -> dict[str, Any]:
+    return {"name": SERVER_NAME, "version": state.predictor.version, "extensions": list(EXTENSIONS)}
+
+
+LIVE = {"live": True}
+READY = {"ready": True}
+
+
+def model_ready(name: str) -> dict[str, Any]:
+    return {"name": name, "ready": True}
+
+
 # The endpoints carry no docstring: FastAPI would publish it as the operation's description.
 async def _server_metadata(request: Request) -> dict[str, Any]:
-    return {"name": SERVER_NAME, "version": state_of(request).predictor.version, "extensions": list(EXTENSIONS)}
+    return server_metadata(state_of(request))
 
 
 async def _live() -> dict[str, bool]:
-    return {"live": True}
+    return LIVE
 
 
 async def _ready() -> dict[str, bool]:
-    return {"ready": True}
+    return READY
 
 
 async def _model_metadata(request: Request) -> dict[str, Any]:
-    return _metadata(_asked(request)[0])
+    return metadata(_asked(request)[0])
 
 
 async def _model_ready(request: Request) -> dict[str, Any]:
-    return {"name": _asked(request)[1], "ready": True}
+    return model_ready(_asked(request)[1])
 
 
-def _metadata(state: AppState) -> dict[str, Any]:
+def metadata(state: AppState) -> dict[str, Any]:
     return {
         "name": state.settings.model_name,
         "versions": [state.predictor.version],
@@ -337,11 +365,20 @@ async def _infer(request: Request) -> JSONResponse:
         raise V2Error(400, "the binary tensor data extension is not supported; send JSON data (binary_data=False)")
     body = _parse(await request.body())
     _check_body_names(body, name, version or state.predictor.version)
+    return JSONResponse(infer_answer(state, body, partial(protocol_predictions, state)))
+
+
+# (rows, what was asked, the prefix naming a row in messages) -> the predictor's answer
+Predict = Callable[[np.ndarray, Asked, str], Predictions]
+
+
+def infer_answer(state: AppState, body: InferenceRequest, predict: Predict) -> dict[str, Any]:
+    """The inference response to a parsed request whose model was checked; V2Error when it cannot be one."""
     x, prefix = _rows(body, state.settings.max_batch_size)
     point, alpha = options(body.parameters)
     wanted = _wanted(body)
     explain = "shap_values" in wanted or "shap_base_value" in wanted
-    predictions = protocol_predictions(state, x, Asked(point, alpha, explain), prefix)
+    predictions = predict(x, Asked(point, alpha, explain), prefix)
     n = len(predictions)
     outputs = [
         {"name": o, "datatype": OUTPUTS[o][0], "shape": [n, *OUTPUTS[o][1]], "data": _output(predictions, o)}
@@ -360,7 +397,7 @@ async def _infer(request: Request) -> JSONResponse:
     }
     if body.id is not None:
         answer["id"] = body.id
-    return JSONResponse(answer)
+    return answer
 
 
 async def _infer_route(request: Request) -> JSONResponse:

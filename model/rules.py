@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -12,6 +13,27 @@ from model.schema import FEATURE_NAMES, INDEX, SE_OF_MEAN, STATISTIC_NAMES, WORS
 
 # Warnings listed per record; past this the rest are counted, so that an answer's size stays bounded.
 MAX_WARNINGS = 10
+
+
+class CrossFieldRule(NamedTuple):
+    """A hard rule between two features, which JSON Schema cannot state: `field` >= `at_least`."""
+
+    rule: str
+    field: str
+    at_least: str
+    reason: str
+
+
+# Each *_worst is the mean of the three largest values, so never below its *_mean (true on all 569 rows).
+CROSS_FIELD_RULES: tuple[CrossFieldRule, ...] = tuple(
+    CrossFieldRule(
+        "worst_at_least_mean",
+        FEATURE_NAMES[worst],
+        FEATURE_NAMES[mean],
+        "the worst value is the mean of the three largest; check that the columns are not swapped",
+    )
+    for mean, worst in WORST_OF_MEAN
+)
 _CONCAVITY = np.array([INDEX[f"concavity_{stat}"] for stat in STATISTIC_NAMES])
 _POINTS = np.array([INDEX[f"concave_points_{stat}"] for stat in STATISTIC_NAMES])
 _MEANS, _WORSTS = (np.array(indices) for indices in zip(*WORST_OF_MEAN, strict=True))
@@ -42,17 +64,13 @@ def violations(x: FloatArray, prefix: str = "") -> list[Violation]:
         else:
             message = f"{field} must be >= 0 (a size, count or ratio of an image), got {v}"
             found.append(Violation(field, "non_negative", v, message))
-    means, worsts = _MEANS, _WORSTS
-    swapped = (x[:, worsts] < x[:, means]) & ~bad_rows[:, None]
+    swapped = (x[:, _WORSTS] < x[:, _MEANS]) & ~bad_rows[:, None]
     for i, k in zip(*np.nonzero(swapped), strict=True):
-        row_prefix = prefix.format(i=i)
-        mean, worst = float(x[i, means[k]]), float(x[i, worsts[k]])
-        field = _field(row_prefix, FEATURE_NAMES[worsts[k]])
-        message = (
-            f"{field} ({worst}) must be >= {_field(row_prefix, FEATURE_NAMES[means[k]])} ({mean}): the worst value "
-            "is the mean of the three largest; check that the columns are not swapped"
-        )
-        found.append(Violation(field, "worst_at_least_mean", worst, message))
+        row_prefix, rule = prefix.format(i=i), CROSS_FIELD_RULES[k]
+        mean, worst = float(x[i, _MEANS[k]]), float(x[i, _WORSTS[k]])
+        field = _field(row_prefix, rule.field)
+        message = f"{field} ({worst}) must be >= {_field(row_prefix, rule.at_least)} ({mean}): {rule.reason}"
+        found.append(Violation(field, rule.rule, worst, message))
     return found
 
 

@@ -1,9 +1,11 @@
-"""Schemathesis hooks: the one input rule that JSON Schema cannot state, and what SAM local cannot carry.
+"""Schemathesis hooks: the rules JSON Schema cannot state, and what SAM local cannot carry.
 
-Each `*_worst` must be >= its `*_mean` (the worst value is the mean of the three largest), a
-relation between two fields that the OpenAPI document can only describe in words. Generated records
-whose two numbers are otherwise valid get `worst = max(worst, mean)`, so that "schema-valid" data is
-valid; everything else (negative numbers, wrong types, missing fields) is sent as generated.
+The OpenAPI document lists the rules between fields (`x-cross-field-rules`, from `model.rules` and
+`handler.v2`); a stranger's run reports their refusals (tests/test_api_document.py). Here, where every
+check must pass, generated data that breaks one is repaired before it is sent: each `*_worst` below
+its `*_mean` in any record (Features objects, V1 instances, V2 rows) is raised to the mean, and a
+positive V2 request's inputs become one [n, 30] tensor whose shape matches its data. Everything else
+(negative numbers, wrong types, missing fields) is sent as generated.
 
 Behind `sam local start-api` (SCHEMATHESIS_BEHIND_SAM_LOCAL=1), two kinds of request never reach the
 function, because the SAM CLI's gateway answers them itself where API Gateway would pass them on
@@ -16,24 +18,54 @@ from __future__ import annotations
 
 import os
 import re
+from itertools import chain
 from typing import Any
 
 import schemathesis
+from schemathesis.generation import GenerationMode
 
-from model.schema import FEATURE_NAMES, WORST_OF_MEAN
+from model.rules import CROSS_FIELD_RULES
+from model.schema import INDEX, N_FEATURES
+
+PAIRS = [(rule.at_least, rule.field) for rule in CROSS_FIELD_RULES]
 
 
 def _valid_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
 
 
-def _respect_worst_at_least_mean(record: Any) -> None:
-    if not isinstance(record, dict):
+def _respect_record(record: Any) -> None:
+    """A record by name (dict) or in schema order (list of 30)."""
+    if isinstance(record, dict):
+        keys = PAIRS
+    elif isinstance(record, list) and len(record) == N_FEATURES:
+        keys = [(INDEX[low], INDEX[high]) for low, high in PAIRS]
+    else:
         return
-    for mean_i, worst_i in WORST_OF_MEAN:
-        mean, worst = FEATURE_NAMES[mean_i], FEATURE_NAMES[worst_i]
-        if _valid_number(record.get(mean)) and _valid_number(record.get(worst)) and record[worst] < record[mean]:
-            record[worst] = record[mean]
+    for low, high in keys:
+        if _valid_number(record[low] if isinstance(record, list) else record.get(low)) and _valid_number(
+            record[high] if isinstance(record, list) else record.get(high)
+        ):
+            record[high] = max(record[high], record[low])
+
+
+def _one_tensor(body: dict[str, Any]) -> None:
+    """A positive V2 request's inputs as one [n, 30] tensor of its own numbers (rules shape_matches_data and
+    one_tensor_or_named_columns), n at most 2."""
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not inputs or not isinstance(inputs[0], dict):
+        return
+    tensor = inputs[0]
+    data = tensor.get("data") if isinstance(tensor.get("data"), list) else []
+    numbers = [v for v in chain.from_iterable(v if isinstance(v, list) else [v] for v in data) if _valid_number(v)]
+    numbers = (numbers or [1.0]) * (N_FEATURES // max(1, len(numbers)) + 1)
+    rows = [numbers[i : i + N_FEATURES] for i in range(0, len(numbers) - N_FEATURES + 1, N_FEATURES)][:2]
+    tensor.update(data=rows, shape=[len(rows), N_FEATURES])
+    body["inputs"] = [tensor]
+    if isinstance(body.get("parameters"), dict) and body["parameters"].get("content_type") == "pd":
+        body["parameters"]["content_type"] = "np"
+    for row in rows:
+        _respect_record(row)
 
 
 BEHIND_SAM_LOCAL = os.environ.get("SCHEMATHESIS_BEHIND_SAM_LOCAL") == "1"
@@ -57,9 +89,12 @@ def before_call(context: Any, case: Any, kwargs: Any) -> None:
     if BEHIND_SAM_LOCAL:
         _as_sam_local_carries(case)
     body = case.body
-    if isinstance(body, dict):
-        _respect_worst_at_least_mean(body.get("features"))
-        instances = body.get("instances")
-        if isinstance(instances, list):
-            for record in instances:
-                _respect_worst_at_least_mean(record)
+    if not isinstance(body, dict):
+        return
+    if "inputs" in body and case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE:
+        _one_tensor(body)
+    _respect_record(body.get("features"))
+    instances = body.get("instances")
+    if isinstance(instances, list):
+        for record in instances:
+            _respect_record(record)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,28 @@ def test_docs_run_nothing_from_a_third_party_under_a_stage_prefix(staged: str, p
     csp = page.request.get(staged + "/prod/docs").headers["content-security-policy"]
     assert "script-src 'self'" in csp and "http" not in csp
     _shot(page, f"docs{entry.replace('/', '-')}")
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("entry", ["", "/prod"])
+def test_swagger_try_it_out_executes_the_example_as_it_is(staged: str, page: Any, entry: str) -> None:
+    # GIVEN the docs page, reached directly or through a named stage
+    page.goto(staged + entry + "/docs")
+    operation = page.locator(".opblock-post").filter(
+        has=page.locator(".opblock-summary-path", has_text=re.compile(r"^/predict$"))
+    )
+    # WHEN a newcomer opens POST /predict, presses "Try it out" and then "Execute" without editing anything
+    operation.locator(".opblock-summary").click()
+    operation.locator(".try-out__btn").click()
+    body = operation.locator("textarea.body-param__text").input_value()
+    operation.locator(".execute").click()
+    # THEN the body was the document's first example, sent to the server it names, and answered 200
+    status = operation.locator(".live-responses-table .response .response-col_status").first
+    expect(status).to_have_text("200", timeout=30_000)
+    assert json.loads(body)["features"]["radius_mean"] > 0
+    answer = operation.locator(".live-responses-table .response-col_description pre").first.inner_text()
+    assert '"label": "malignant"' in answer and "not a diagnostic tool" in answer
+    _shot(page, f"swagger-try-it-out{entry.replace('/', '-')}")
     assert page.problems == []
 
 
