@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=range(1, COUNTERFACTUAL_FEATURES_MAX + 1),
         default=0,
         metavar="N",
-        help="add each row's counterfactual changing at most N features (1 to 5): a statement about the model",
+        help=f"add each row's counterfactual changing at most N features (1 to {COUNTERFACTUAL_FEATURES_MAX}): "
+        "a statement about the model",
     )
     predict.add_argument(
         "--similar-cases",
@@ -73,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=range(1, SIMILAR_CASES_MAX + 1),
         default=0,
         metavar="K",
-        help="add each row's K nearest training cases (1 to 10; in CSV, how many agree with the label)",
+        help=f"add each row's K nearest training cases (1 to {SIMILAR_CASES_MAX}; in CSV, how many agree with "
+        "the label)",
     )
     evaluate = sub.add_parser(
         "evaluate",

@@ -1,5 +1,5 @@
-"""The FastAPI app: wiring only. Routes live in `handler.routes` and `handler.v2`, error mapping in
-`handler.exceptions`, the maths in `model`."""
+"""The FastAPI app: wiring only. Routes live in `handler.routes`, `handler.v2` and `handler.kserve_v1`,
+error mapping in `handler.exceptions`, the maths in `model`."""
 
 from __future__ import annotations
 

@@ -122,7 +122,10 @@ def complete(schema: dict[str, Any], manifest: Manifest, max_batch_size: int) ->
         model = components.get(name)
         if model is None:
             continue
-        model["properties"]["operating_point"]["enum"] = points
+        point = model["properties"]["operating_point"]
+        point["enum"] = points
+        targets = "; ".join(f"{name}: {op.target}" for name, op in manifest.operating_points.items())
+        point["description"] += f" ({targets})"
         # A list of number constants rather than a number enum, which client generators such as
         # openapi-python-client cannot model (the server's check stays as strict: these values only).
         alpha = model["properties"]["alpha"]

@@ -95,7 +95,7 @@ class Options(BaseModel):
     operating_point: str = Field(
         "balanced",
         strict=True,
-        description="balanced: max sensitivity + specificity; screening: sensitivity >= 0.99",
+        description="the operating point whose threshold decides the label",
     )
     alpha: float = Field(0.05, strict=True, description="conformal miscoverage level of the prediction set")
     counterfactual: bool = Field(

@@ -2,7 +2,9 @@
 
 `parse` checks every field for presence and type, and a failure names its dotted path, what was
 expected and what was found; `document` writes the same values back as JSON-ready data, so that
-`parse(document(m)) == m`. Nothing else in the project names a manifest key. Standard library only:
+`parse(document(m)) == m`. Nothing else in the core, the function or training names a manifest key
+(the smoke check reads the public card's `model_version` and `features`, as any client would; metrics.json
+is training's own, read in training.results). Standard library only:
 the pre-traffic hook, deployed without numpy, reads the golden examples through `release`.
 """
 

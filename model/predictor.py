@@ -180,8 +180,8 @@ class Prediction:
 class CaseOptions(NamedTuple):
     """What a request asks for beyond the prediction: 0 asks for nothing."""
 
-    counterfactual_features: int = 0  # at most this many features changed (1 to 5)
-    similar: int = 0  # this many similar training cases (1 to 10)
+    counterfactual_features: int = 0  # at most this many features changed (up to COUNTERFACTUAL_FEATURES_MAX)
+    similar: int = 0  # this many similar training cases (up to SIMILAR_CASES_MAX)
 
 
 class Predictor:
