@@ -6,7 +6,7 @@ Cold start, init phases, init CPU and peak RSS under the Lambda emulator for our
 floor and the conventional stack; warm latency in process with real events; explanation time against
 shap's KernelExplainer; sizes; and the cost of a million predictions derived from them. The results
 go to OUT/results.json and benchmarks/latest.json, and their tables into BENCHMARKS.md ("Latest
-run") and README.md ("Headline figures").
+run"), README.md ("Headline figures") and the docs/ pages that show its drills.
 """
 
 from __future__ import annotations

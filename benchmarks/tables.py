@@ -1,4 +1,4 @@
-"""The tables of the last `make bench`, written into BENCHMARKS.md and README.md from one results file.
+"""The tables of the last `make bench`, written into BENCHMARKS.md, README.md and docs/ from one results file.
 
 `benchmarks/latest.json` holds the last run's results; `make bench` rewrites it and the text between
 each document's markers (`<!-- bench:NAME -->` ... `<!-- /bench:NAME -->`), so that no figure is
@@ -19,8 +19,8 @@ LATEST = ROOT / "benchmarks" / "latest.json"
 DOCUMENTS = {
     "latest": (ROOT / "BENCHMARKS.md",),
     "headline": (ROOT / "README.md",),
-    "siteshift": (ROOT / "BENCHMARKS.md", ROOT / "README.md"),
-    "cases": (ROOT / "BENCHMARKS.md", ROOT / "README.md"),
+    "siteshift": (ROOT / "BENCHMARKS.md", ROOT / "docs" / "site.md"),
+    "cases": (ROOT / "BENCHMARKS.md", ROOT / "docs" / "model.md"),
 }
 Row = tuple[str, str, str, str]
 

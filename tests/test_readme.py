@@ -1,4 +1,5 @@
-"""The README holds nothing the code contradicts: targets, commands and their flags, files, routes, settings."""
+"""The README and the docs/ pages hold nothing the code contradicts: targets, commands and their flags, files,
+routes, settings; and the README stays a short front page."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from handler.settings import ENVIRONMENT
 from infra.paths import ROOT
 
 README = (ROOT / "README.md").read_text()
+DOCS = "\n".join([README, *(page.read_text() for page in sorted((ROOT / "docs").glob("*.md")))])
 BENCHMARKS = (ROOT / "BENCHMARKS.md").read_text()
 # Paths the README names that are made by a run, or live inside a layer, not in the repository.
 NOT_IN_THE_REPOSITORY = ("artifacts/", "build/", ".aws-sam/", "report/", "test-artifacts/", ".venv", "/opt/")
@@ -24,7 +26,7 @@ ARTIFACT_FILES = ("manifest.json", "model.npz", "metrics.json", "MODEL_CARD.md",
 
 
 def _targets() -> list[str]:
-    return sorted(set(re.findall(r"\bmake ([a-z][a-z-]*)", README)))
+    return sorted(set(re.findall(r"\bmake ([a-z][a-z-]*)", DOCS)))
 
 
 @pytest.mark.parametrize("target", _targets())
@@ -36,7 +38,7 @@ def test_every_make_target_named_exists(target: str) -> None:
 def _commands() -> list[tuple[str, str | None, tuple[str, ...]]]:
     """(module, subcommand or None, flags) for every `python -m ...` the docs show."""
     found: set[tuple[str, str | None, tuple[str, ...]]] = set()
-    for module, rest in re.findall(r"python -m ([a-z_][a-z_.]*)([^`\n#]*)", README + BENCHMARKS):
+    for module, rest in re.findall(r"python -m ([a-z_][a-z_.]*)([^`\n#]*)", DOCS + BENCHMARKS):
         words = rest.split()
         sub = words[0] if words and re.fullmatch(r"[a-z][a-z-]*", words[0]) else None
         found.add((module, sub, tuple(sorted(set(re.findall(r"(--[a-z][a-z0-9-]*)", rest))))))
@@ -62,7 +64,7 @@ def test_every_command_answers_help_with_the_flags_shown(module: str, sub: str |
 
 def _paths() -> list[str]:
     found = set()
-    for token in re.findall(r"`([^`\s]+)`", README):
+    for token in re.findall(r"`([^`\s]+)`", DOCS):
         # Media types and CloudWatch namespaces have slashes too.
         media_type = re.fullmatch(r"(application|text|image)/[a-z+.-]+|AWS/[A-Za-z]+", token)
         if media_type or token.startswith(("http", "/", "-", "$", "*")) or any(c in token for c in "<>{}*$=[]()|,"):
@@ -83,7 +85,7 @@ def test_every_file_and_folder_named_exists(path: str) -> None:
 
 def _routes() -> list[tuple[str, str]]:
     found = set()
-    for method, path in re.findall(r"`(GET|POST) (/[^`\s]*)`", README):
+    for method, path in re.findall(r"`(GET|POST) (/[^`\s]*)`", DOCS):
         for expanded in {re.sub(r"\[([^\]]*)\]", "", path), re.sub(r"\[([^\]]*)\]", r"\1", path)}:
             found.add((method, expanded))
     return sorted(found)
@@ -99,6 +101,13 @@ def test_every_route_named_is_served(lambda_module: ModuleType, method: str, pat
 
 
 def test_every_setting_listed_is_read_by_the_settings_object() -> None:
-    paragraph = README[README.index("Settings, read once from the environment") :].split("\n\n")[0]
+    paragraph = DOCS[DOCS.index("Settings, read once from the environment") :].split("\n\n")[0]
     listed = set(re.findall(r"`([A-Z][A-Z_]+)`", paragraph))
     assert listed == set(ENVIRONMENT)
+
+
+def test_the_readme_is_a_front_page_that_links_every_docs_page() -> None:
+    assert README.count("\n") <= 300
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        assert f"(docs/{page.name})" in README, page.name
+        assert "not a diagnostic tool" in page.read_text(), page.name
