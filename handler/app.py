@@ -1,5 +1,5 @@
-"""The FastAPI app: wiring only. Routes live in `handler.routes`, `handler.v2` and `handler.kserve_v1`,
-error mapping in `handler.exceptions`, the maths in `model`."""
+"""The FastAPI app: wiring only. Routes live in `handler.routes` and `handler.kserve` (V2 and V1), error
+mapping in `handler.exceptions`, the maths in `model`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import compile_path
 
-from handler import exceptions, kserve_v1, routes, v2
+from handler import exceptions, kserve, routes
 from handler.deps import AppState
+from handler.kserve import codec
 from handler.lazy_routes import LazyRoutes
 from handler.limits import (
     LARGEST_BATCH,
@@ -51,18 +52,13 @@ def app_state(settings: Settings, predictor: Predictor) -> AppState:
 def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     """The app for these settings and this model; SettingsError if they cannot work together."""
     check_batch_limit(settings, predictor)
-    protocols = LazyRoutes(
-        (v2.V2_PREFIX, kserve_v1.V1_PREFIX), lambda: [*v2.routes().routes, *kserve_v1.routes().routes]
-    )
+    protocols = LazyRoutes(tuple(prefix for prefix, _ in kserve.TABLES), kserve.routes)
     app = ClassifierAPI(
         manifest=predictor.manifest,
         max_batch_size=settings.max_batch_size,
-        extra_models=(v2.InferenceRequest,),
+        extra_models=(kserve.v2.InferenceRequest,),
         lazy=protocols,
-        protocols=(
-            ErrorDocs(v2.is_v2, v2.V2_ERROR_STATUSES, "ErrorOut"),
-            ErrorDocs(kserve_v1.is_v1, kserve_v1.V1_ERROR_STATUSES, "ErrorOut"),
-        ),
+        protocols=(ErrorDocs(codec.is_kserve, codec.ERROR_STATUSES, "ErrorOut"),),
         title="WDBC breast-tumour classifier",
         version=predictor.version,
         description=(
@@ -90,7 +86,7 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     ]
     json_routes += [
         compile_path(prefix + path)[0]
-        for prefix, table in ((v2.V2_PREFIX, v2.ROUTES), (kserve_v1.V1_PREFIX, kserve_v1.ROUTES))
+        for prefix, table in kserve.TABLES
         for method, path, *_ in table
         if method == "POST"
     ]

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from handler import kserve_v1, v2
 from handler.answers import batch_answer, envelope, health_answer, record_answer
 from handler.deps import AppState, predict
+from handler.kserve import codec, v1, v2
 from handler.routes import rows_and_options
 from handler.schemas import BatchRequest, PredictRequest
 from model.schema import FEATURE_NAMES
@@ -76,8 +76,8 @@ def answers(state: AppState, asked: dict[Operation, dict[str, dict[str, Any]]]) 
     def v2_infer(operation: Operation) -> dict[str, Any]:
         return v2.infer_answer(state, v2.InferenceRequest.model_validate(first(operation)), quiet)
 
-    def v1(operation: Operation, explain: bool) -> dict[str, Any]:
-        return {**kserve_v1.v1_answer(state, first(operation), explain, quiet), **envelope(version)}
+    def v1_answer_to(operation: Operation, explain: bool) -> dict[str, Any]:
+        return {**v1.v1_answer(state, first(operation), explain, quiet), **envelope(version)}
 
     one = PredictRequest.model_validate(first(("post", "/predict")))
     batch = BatchRequest.model_validate(first(("post", "/predict/batch")))
@@ -91,14 +91,14 @@ def answers(state: AppState, asked: dict[Operation, dict[str, dict[str, Any]]]) 
         ("get", "/v2/health/ready"): lambda: v2.READY,
         ("get", "/v2/models/{name}"): lambda: v2.metadata(state),
         ("get", "/v2/models/{name}/versions/{version}"): lambda: v2.metadata(state),
-        ("get", "/v2/models/{name}/ready"): lambda: v2.model_ready(name),
-        ("get", "/v2/models/{name}/versions/{version}/ready"): lambda: v2.model_ready(name),
+        ("get", "/v2/models/{name}/ready"): lambda: codec.model_ready(name),
+        ("get", "/v2/models/{name}/versions/{version}/ready"): lambda: codec.model_ready(name),
         ("post", "/v2/models/{name}/infer"): lambda: v2_infer(("post", "/v2/models/{name}/infer")),
         ("post", "/v2/models/{name}/versions/{version}/infer"): lambda: v2_infer(
             ("post", "/v2/models/{name}/versions/{version}/infer")
         ),
-        ("get", "/v1/models/{name}"): lambda: v2.model_ready(name),
-        ("post", "/v1/models/{name}:predict"): lambda: v1(("post", "/v1/models/{name}:predict"), False),
-        ("post", "/v1/models/{name}:explain"): lambda: v1(("post", "/v1/models/{name}:explain"), True),
+        ("get", "/v1/models/{name}"): lambda: codec.model_ready(name),
+        ("post", "/v1/models/{name}:predict"): lambda: v1_answer_to(("post", "/v1/models/{name}:predict"), False),
+        ("post", "/v1/models/{name}:explain"): lambda: v1_answer_to(("post", "/v1/models/{name}:explain"), True),
     }
     return {operation: answer() for operation, answer in built.items()}

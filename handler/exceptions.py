@@ -12,10 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from handler.errors import error_response, shorten, shorten_text
 from handler.gateway import route_path
-from handler.kserve_v1 import is_v1
+from handler.kserve.codec import ProtocolError, is_kserve, protocol_error
 from handler.limits import MAX_ECHO_CHARS, MAX_MESSAGE_CHARS
 from handler.observability import logger, record_validation_error
-from handler.v2 import V2Error, is_v2, v2_error
 from model.errors import ExplanationError, InputError, UnknownOptionError, Violation
 from model.schema import N_FEATURES
 
@@ -42,7 +41,7 @@ RULES = {
 
 def error_for(path: str, status: int, detail: str) -> JSONResponse:
     """The error answer in the shape the route's protocol expects: KServe's (V1, V2) or ours."""
-    return v2_error(status, detail) if is_v2(path) or is_v1(path) else error_response(status, detail)
+    return protocol_error(status, detail) if is_kserve(path) else error_response(status, detail)
 
 
 def _violations(errors: Sequence[Any]) -> list[Violation]:
@@ -117,10 +116,10 @@ def install(app: FastAPI) -> None:
             response.headers.update(exc.headers)
         return response
 
-    @app.exception_handler(V2Error)
-    async def on_v2(request: Request, exc: V2Error) -> JSONResponse:
+    @app.exception_handler(ProtocolError)
+    async def on_protocol(request: Request, exc: ProtocolError) -> JSONResponse:
         record_validation_error("v2")
-        return v2_error(exc.status, exc.message)
+        return protocol_error(exc.status, exc.message)
 
     @app.exception_handler(ExplanationError)
     async def on_explanation(request: Request, exc: ExplanationError) -> JSONResponse:

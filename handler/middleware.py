@@ -11,9 +11,9 @@ from handler.errors import shorten_text
 from handler.exceptions import error_for
 from handler.gateway import route_path
 from handler.headers import JSON_HEADERS
+from handler.kserve.codec import is_v2
 from handler.limits import MAX_ECHO_CHARS
 from handler.observability import record_validation_error
-from handler.v2 import is_v2
 
 
 class BodyGuard:

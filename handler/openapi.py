@@ -155,7 +155,8 @@ def for_tools(schema: dict[str, Any], state: AppState, contact_url: str | None) 
     """What generic tools need and the schema cannot say, in place: path parameters' valid values, links
     from the model's metadata to every operation taking its name and version, examples of each request
     body and answer (handler.examples), the cross-field rules, the security of the deployment, the licence."""
-    from handler import examples, v2  # with the document, never at init
+    from handler import examples
+    from handler.kserve import v2  # with the document, never at init
 
     name, version = state.settings.model_name, state.predictor.version
     asked = examples.requests(state)
@@ -213,7 +214,7 @@ def for_tools(schema: dict[str, Any], state: AppState, contact_url: str | None) 
 def _protocol_schemas(components: dict[str, Any], state: AppState) -> None:
     """The KServe protocols' request bodies as this server checks them, not as the protocols allow any model's:
     output names, numeric datatypes, shapes and batch limit, rows of 30 non-negative numbers, the options."""
-    from handler import v2  # with the document, never at init
+    from handler.kserve import v2  # with the document, never at init
 
     limit = state.settings.max_batch_size
     number = {"type": "number", "minimum": 0}

@@ -1,7 +1,7 @@
 """Schemathesis hooks: the rules JSON Schema cannot state, and what SAM local cannot carry.
 
 The OpenAPI document lists the rules between fields (`x-cross-field-rules`, from `model.rules` and
-`handler.v2`); a stranger's run reports their refusals (tests/test_api_document.py). Here, where every
+`handler.kserve.v2`); a stranger's run reports their refusals (tests/test_api_document.py). Here, where every
 check must pass, generated data that breaks one is repaired before it is sent: each `*_worst` below
 its `*_mean` in any record (Features objects, V1 instances, V2 rows) is raised to the mean, and a
 positive V2 request's inputs become one [n, 30] tensor whose shape matches its data. Everything else

@@ -20,7 +20,7 @@ from mangum import Mangum
 
 from handler.app import create_app
 from handler.openapi import CROSS_FIELD_EXTENSION
-from handler.v2 import TENSOR_RULES
+from handler.kserve.v2 import TENSOR_RULES
 from infra.paths import ROOT
 from local.events import LocalContext, event
 from model.predictor import Predictor

@@ -21,7 +21,7 @@ BENCHMARKS = (ROOT / "BENCHMARKS.md").read_text()
 # Paths the README names that are made by a run, or live inside a layer, not in the repository.
 NOT_IN_THE_REPOSITORY = ("artifacts/", "build/", ".aws-sam/", "report/", "test-artifacts/", ".venv", "/opt/")
 LAYER_PATHS = ("model/manifest.json", "model/model.npz", "model/MODEL_CARD.md", "python/sitecustomize.py")
-PACKAGES = ("model", "cohort", "training", "handler", "infra", "local", "benchmarks", "tests")
+PACKAGES = ("model", "cohort", "training", "handler", "handler/kserve", "infra", "local", "benchmarks", "tests")
 ARTIFACT_FILES = ("manifest.json", "model.npz", "metrics.json", "MODEL_CARD.md", "pipeline.joblib", "report.html")
 
 

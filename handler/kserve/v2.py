@@ -8,7 +8,6 @@ explanation. Errors answer `{"error": "..."}` as the protocol says, bounded like
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import chain
@@ -19,18 +18,28 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from handler.deps import AppState, Asked, StrictJSONRoute, no_duplicate_keys, predictions_for, state_of
+from handler.deps import AppState, Asked, StrictJSONRoute, state_of
 from handler.errors import shorten, shorten_text
-from handler.limits import MAX_DETAIL_CHARS, MAX_ECHO_CHARS, MAX_MESSAGE_CHARS
+from handler.kserve.codec import (
+    NAME,
+    NUMBER_TYPES,
+    V2_PREFIX,
+    VERSION,
+    Predict,
+    ProtocolError,
+    check_model,
+    decoded,
+    model_ready,
+    options,
+    protocol_predictions,
+)
+from handler.limits import MAX_ECHO_CHARS
 from handler.openapi import documented, success
-from model.errors import InputError, UnknownOptionError
 from model.predictor import LABELS, Predictions
 from model.schema import DISCLAIMER, FEATURE_NAMES, N_FEATURES
 
-V2_PREFIX = "/v2"
 SERVER_NAME = "wdbc-classifier"
 NUMERIC = frozenset({"FP64", "FP32", "FP16", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"})
-NUMBER_TYPES = frozenset({int, float})
 DEFAULT_OUTPUTS = ("predict", "predict_proba")
 # name -> (datatype, shape after n, what it holds)
 OUTPUTS: dict[str, tuple[str, tuple[int, ...], str]] = {
@@ -52,24 +61,6 @@ TENSOR_RULES = {
     "one_tensor_or_named_columns": f"one [n, {N_FEATURES}] input (content_type np), or {N_FEATURES} inputs named "
     'after the features, each [n] with the same n (content_type "pd")',
 }
-
-
-class V2Error(Exception):
-    """An Open Inference Protocol error: answered {"error": message} with `status` (handler.exceptions)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        self.status, self.message = status, message
-        super().__init__(message)
-
-
-def is_v2(path: str) -> bool:
-    """Whether `path` (below the stage prefix) belongs to the Open Inference Protocol routes."""
-    return path == V2_PREFIX or path.startswith(V2_PREFIX + "/")
-
-
-def v2_error(status: int, detail: str) -> JSONResponse:
-    """An Open Inference Protocol error: {"error": "..."}, bounded like every other error."""
-    return JSONResponse({"error": shorten_text(detail, MAX_DETAIL_CHARS)}, status_code=status)
 
 
 # The request's models are built when the first request is parsed (defer_build), not at init.
@@ -105,15 +96,6 @@ class InferenceRequest(BaseModel):
     outputs: list[OutputRequest] | None = None
 
 
-def decoded(raw: bytes) -> Any:
-    """A KServe request's JSON body (V2 or V1), no key repeated; a V2Error (400) saying why it is not one."""
-    try:
-        return json.loads(raw, object_pairs_hook=no_duplicate_keys)
-    except (ValueError, RecursionError) as err:
-        reason = shorten_text(str(err) or type(err).__name__, MAX_MESSAGE_CHARS)
-        raise V2Error(400, f"the body is not valid JSON: {reason}") from err
-
-
 def _parse(raw: bytes) -> InferenceRequest:
     document = decoded(raw)
     try:
@@ -124,29 +106,29 @@ def _parse(raw: bytes) -> InferenceRequest:
             for e in err.errors()[:3]
         ]
         more = f" (and {err.error_count() - 3} more)" if err.error_count() > 3 else ""
-        raise V2Error(400, "the inference request is malformed: " + "; ".join(problems) + more) from err
+        raise ProtocolError(400, "the inference request is malformed: " + "; ".join(problems) + more) from err
 
 
 def _numbers(tensor: TensorIn, count: int, rank: int) -> list[Any]:
     """The tensor's data as a flat list of `count` numbers, nested (`rank` levels) or flat, row-major."""
     where = f"input {shorten_text(tensor.name, MAX_ECHO_CHARS)!r}"
     if tensor.datatype not in NUMERIC:
-        raise V2Error(400, f"{where}: datatype {shorten_text(tensor.datatype, 20)!r} is not numeric; use FP64")
+        raise ProtocolError(400, f"{where}: datatype {shorten_text(tensor.datatype, 20)!r} is not numeric; use FP64")
     data = tensor.data
     if rank == 2 and data and isinstance(data[0], list):
         if not all(isinstance(row, list) and len(row) == N_FEATURES for row in data):
-            raise V2Error(
+            raise ProtocolError(
                 400, f"{where}: nested data must be rows of {N_FEATURES} numbers each (rule shape_matches_data)"
             )
         data = list(chain.from_iterable(data))
     if len(data) != count:
-        raise V2Error(
+        raise ProtocolError(
             400, f"{where}: shape {tensor.shape} needs {count} values, got {len(data)} (rule shape_matches_data)"
         )
     kinds = set(map(type, data))
-    if not kinds <= NUMBER_TYPES:
-        odd = sorted(k.__name__ for k in kinds - NUMBER_TYPES)
-        raise V2Error(400, f"{where}: every value must be a number, got {odd} (booleans and strings are refused)")
+    if not kinds <= set(NUMBER_TYPES):
+        odd = sorted(k.__name__ for k in kinds - set(NUMBER_TYPES))
+        raise ProtocolError(400, f"{where}: every value must be a number, got {odd} (booleans and strings are refused)")
     return data
 
 
@@ -158,16 +140,16 @@ def _rows(request: InferenceRequest, limit: int) -> tuple[np.ndarray, str]:
     if content_type == "pd" or (len(inputs) > 1 and set(names) <= set(FEATURE_NAMES)):
         return _columns(inputs, limit)
     if content_type not in (None, "np"):
-        raise V2Error(400, f"parameters.content_type must be 'np' or 'pd', got {shorten(content_type)!r}")
+        raise ProtocolError(400, f"parameters.content_type must be 'np' or 'pd', got {shorten(content_type)!r}")
     if len(inputs) != 1:
-        raise V2Error(
+        raise ProtocolError(
             400,
             f"expected one [n, {N_FEATURES}] input, or {N_FEATURES} inputs named after the features with "
             f'parameters.content_type "pd"; got {len(inputs)} inputs (rule one_tensor_or_named_columns)',
         )
     [tensor] = inputs
     if len(tensor.shape) != 2 or tensor.shape[1] != N_FEATURES or not 1 <= tensor.shape[0] <= limit:
-        raise V2Error(
+        raise ProtocolError(
             400,
             f"input {shorten_text(tensor.name, MAX_ECHO_CHARS)!r}: shape must be [n, {N_FEATURES}] with n from 1 "
             f"to {limit}, got {shorten(tensor.shape)} (rule one_tensor_or_named_columns)",
@@ -182,7 +164,7 @@ def _columns(inputs: Sequence[TensorIn], limit: int) -> tuple[np.ndarray, str]:
     missing = [name for name in FEATURE_NAMES if name not in by_name]
     unknown = [shorten_text(name, MAX_ECHO_CHARS) for name in by_name if name not in FEATURE_NAMES]
     if missing or unknown or len(by_name) != len(inputs):
-        raise V2Error(
+        raise ProtocolError(
             400,
             f"named inputs must be the {N_FEATURES} features, once each; missing {missing[:10]}, "
             f"unknown {unknown[:5]}, repeated {len(inputs) - len(by_name)} (rule one_tensor_or_named_columns)",
@@ -192,7 +174,7 @@ def _columns(inputs: Sequence[TensorIn], limit: int) -> tuple[np.ndarray, str]:
     for name in FEATURE_NAMES:
         tensor = by_name[name]
         if tensor.shape not in ([n], [n, 1]) or not 1 <= n <= limit:
-            raise V2Error(
+            raise ProtocolError(
                 400,
                 f"input {name!r}: shape must be [n] with n from 1 to {limit}, the same for every input "
                 "(rule one_tensor_or_named_columns)",
@@ -201,22 +183,11 @@ def _columns(inputs: Sequence[TensorIn], limit: int) -> tuple[np.ndarray, str]:
     return np.array(columns, dtype=np.float64).T.copy(), "row {i} feature "
 
 
-def options(parameters: dict[str, Any] | None) -> tuple[str, float]:
-    """(operating point, alpha) from a KServe request's parameters, the defaults where absent."""
-    parameters = parameters or {}
-    point, alpha = parameters.get("operating_point", "balanced"), parameters.get("alpha", 0.05)
-    if not isinstance(point, str):
-        raise V2Error(400, f"parameters.operating_point must be a string, got {shorten(point)!r}")
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float):
-        raise V2Error(400, f"parameters.alpha must be a number, got {shorten(alpha)!r}")
-    return point, float(alpha)
-
-
 def _wanted(request: InferenceRequest) -> list[str]:
     names = [o.name for o in request.outputs] if request.outputs else list(DEFAULT_OUTPUTS)
     unknown = [shorten_text(n, MAX_ECHO_CHARS) for n in names if n not in OUTPUTS]
     if unknown:
-        raise V2Error(400, f"unknown outputs {unknown[:5]}; this model has {list(OUTPUTS)}")
+        raise ProtocolError(400, f"unknown outputs {unknown[:5]}; this model has {list(OUTPUTS)}")
     return list(dict.fromkeys(names))
 
 
@@ -237,48 +208,14 @@ def _output(p: Predictions, name: str) -> list[Any]:
     return data
 
 
-def protocol_predictions(state: AppState, x: np.ndarray, asked: Asked, prefix: str) -> Predictions:
-    """The predictor's answer for KServe's protocols (V2 and V1): a broken rule or option is a V2Error (400)."""
-    try:
-        return predictions_for(state, x, asked, prefix)
-    except InputError as err:
-        shown = "; ".join(f"{v.message} (rule {v.rule})" for v in err.violations[:3])
-        more = f" (and {len(err.violations) - 3} more)" if len(err.violations) > 3 else ""
-        raise V2Error(400, shown + more) from err
-    except UnknownOptionError as err:
-        raise V2Error(400, f"parameters.{err}") from err
-
-
 def _check_body_names(body: InferenceRequest, name: str, version: str) -> None:
     """The model name and version a client put in the body (KServe's SDK does) must be the path's."""
     for key, given, expected in (("model_name", body.model_name, name), ("model_version", body.model_version, version)):
         if given is not None and given != expected:
             shown = shorten_text(given, MAX_ECHO_CHARS)
-            raise V2Error(
+            raise ProtocolError(
                 400, f"{key} {shown!r} in the body differs from the {expected!r} of the path; drop it or match"
             )
-
-
-def check_model(state: AppState, name: str, version: str | None) -> None:
-    served, current = state.settings.model_name, state.predictor.version
-    if name != served or version not in (None, current):
-        asked = f"model {shorten_text(name, MAX_ECHO_CHARS)!r}" + (
-            "" if version is None else f" version {shorten_text(version, MAX_ECHO_CHARS)!r}"
-        )
-        raise V2Error(404, f"unknown {asked}; this server serves model {served!r}, versions [{current!r}]")
-
-
-# Documented on every V2 route by handler.openapi, answered {"error": ...} (ErrorOut).
-V2_ERROR_STATUSES = {
-    400: "malformed request, or an input that breaks a rule (named with input, row, feature, rule, value)",
-    404: "no such route, or an unknown model name or version (the answer names what exists)",
-    405: "method not allowed on this route",
-    413: "body over the size limit",
-    415: "a content type other than application/json (none is accepted)",
-}
-# Path parameters are read from the request (handler.openapi.documented documents them).
-NAME = ("name", "the model's name (MODEL_NAME, default wdbc)")
-VERSION = ("version", "the model version (the artifact's content hash)")
 
 
 def _asked(request: Request) -> tuple[AppState, str, str | None]:
@@ -295,10 +232,6 @@ def server_metadata(state: AppState) -> dict[str, Any]:
 
 LIVE = {"live": True}
 READY = {"ready": True}
-
-
-def model_ready(name: str) -> dict[str, Any]:
-    return {"name": name, "ready": True}
 
 
 # The endpoints carry no docstring: FastAPI would publish it as the operation's description.
@@ -359,21 +292,19 @@ INFER_DOCS: dict[str, Any] = {
 
 
 async def _infer(request: Request) -> JSONResponse:
-    """Inference; every failure raises V2Error, answered as the protocol says by handler.exceptions."""
+    """Inference; every failure raises ProtocolError, answered as the protocol says by handler.exceptions."""
     state, name, version = _asked(request)
     if "inference-header-content-length" in request.headers:
-        raise V2Error(400, "the binary tensor data extension is not supported; send JSON data (binary_data=False)")
+        raise ProtocolError(
+            400, "the binary tensor data extension is not supported; send JSON data (binary_data=False)"
+        )
     body = _parse(await request.body())
     _check_body_names(body, name, version or state.predictor.version)
     return JSONResponse(infer_answer(state, body, partial(protocol_predictions, state)))
 
 
-# (rows, what was asked, the prefix naming a row in messages) -> the predictor's answer
-Predict = Callable[[np.ndarray, Asked, str], Predictions]
-
-
 def infer_answer(state: AppState, body: InferenceRequest, predict: Predict) -> dict[str, Any]:
-    """The inference response to a parsed request whose model was checked; V2Error when it cannot be one."""
+    """The inference response to a parsed request whose model was checked; ProtocolError when it cannot be one."""
     x, prefix = _rows(body, state.settings.max_batch_size)
     point, alpha = options(body.parameters)
     wanted = _wanted(body)

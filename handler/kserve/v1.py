@@ -1,9 +1,9 @@
 """KServe's V1 protocol: model readiness, `:predict` and `:explain`, for clients such as KServe's SDK.
 
-The Open Inference Protocol (V2, `handler.v2`) defines no explain verb, so KServe's SDK reaches
+The Open Inference Protocol (V2, `handler.kserve.v2`) defines no explain verb, so KServe's SDK reaches
 explanations through V1. Instances are lists of the 30 values in schema order or objects of the 30
 named values; the predictor, its rules and limits are the same as for every route, and errors take
-KServe's `{"error": "..."}` shape (a V2Error, answered by `handler.exceptions`).
+KServe's `{"error": "..."}` shape (a ProtocolError, answered by `handler.exceptions`).
 """
 
 from __future__ import annotations
@@ -20,24 +20,25 @@ from starlette.convertors import Convertor, register_url_convertor
 from handler.answers import envelope
 from handler.deps import AppState, Asked, StrictJSONRoute, state_of
 from handler.errors import shorten, shorten_text
+from handler.kserve.codec import (
+    NAME,
+    NUMBER_TYPES,
+    V1_PREFIX,
+    Predict,
+    ProtocolError,
+    check_model,
+    decoded,
+    model_ready,
+    options,
+    protocol_predictions,
+)
 from handler.limits import MAX_ECHO_CHARS
 from handler.openapi import documented
-from handler.v2 import Predict, V2Error, check_model, decoded, model_ready, options, protocol_predictions
 from model.errors import ExplanationError
 from model.predictor import Predictions
 from model.schema import FEATURE_NAMES, N_FEATURES
 
-V1_PREFIX = "/v1"
 FEATURE_SET = frozenset(FEATURE_NAMES)
-NUMBER_TYPES = (int, float)
-# The statuses V1 routes answer with, {"error": ...} (ErrorOut), documented by handler.openapi.
-V1_ERROR_STATUSES = {
-    400: "malformed request, or an instance that breaks a rule (named with instance, feature, rule, value)",
-    404: "no such route, or an unknown model name (the answer names the model served)",
-    405: "method not allowed on this route",
-    413: "body over the size limit",
-    415: "a content type other than application/json",
-}
 BODY_DOCS: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -60,23 +61,17 @@ class ModelName(Convertor[str]):
 
 
 register_url_convertor("model_name", ModelName())
-NAME = ("name", "the model's name (MODEL_NAME, default wdbc)")
-
-
-def is_v1(path: str) -> bool:
-    """Whether `path` (below the stage prefix) belongs to the V1 routes."""
-    return path == V1_PREFIX or path.startswith(V1_PREFIX + "/")
 
 
 def _instance(i: int, instance: Any) -> list[Any]:
-    """One instance's 30 values in schema order; V2Error naming the instance when it is not one."""
+    """One instance's 30 values in schema order; ProtocolError naming the instance when it is not one."""
     where = f"instances[{i}]"
     if isinstance(instance, dict):
         looked_at = list(itertools.islice(instance, N_FEATURES + 5))  # bounded, however many keys were sent
         unknown = [shorten_text(str(k), MAX_ECHO_CHARS) for k in looked_at if k not in FEATURE_SET][:5]
         missing = [name for name in FEATURE_NAMES if name not in instance][:10]
         if unknown or missing or len(instance) != N_FEATURES:
-            raise V2Error(
+            raise ProtocolError(
                 400,
                 f"{where}: expected the {N_FEATURES} features by name (GET /model lists them); "
                 f"missing {missing}, unknown {unknown}",
@@ -84,39 +79,41 @@ def _instance(i: int, instance: Any) -> list[Any]:
         values = [instance[name] for name in FEATURE_NAMES]
     elif isinstance(instance, list):
         if len(instance) != N_FEATURES:
-            raise V2Error(400, f"{where}: expected {N_FEATURES} values in schema order, got {len(instance)}")
+            raise ProtocolError(400, f"{where}: expected {N_FEATURES} values in schema order, got {len(instance)}")
         values = instance
     else:
-        raise V2Error(
+        raise ProtocolError(
             400,
             f"{where}: expected a list of {N_FEATURES} numbers or an object of them by name, got {shorten(instance)!r}",
         )
     for name, value in zip(FEATURE_NAMES, values, strict=True):
         if isinstance(value, bool) or not isinstance(value, NUMBER_TYPES):
-            raise V2Error(400, f"{where}.{name}: expected a number, got {shorten(value)!r}")
+            raise ProtocolError(400, f"{where}.{name}: expected a number, got {shorten(value)!r}")
     return values
 
 
 def parse(body: Any, limit: int) -> tuple[np.ndarray, dict[str, Any] | None]:
     """(rows (n, 30), parameters) of a decoded V1 body {"instances": [...], "parameters": {...}}."""
     if not isinstance(body, dict) or not isinstance(body.get("instances"), list):
-        raise V2Error(400, f'expected {{"instances": [...]}}, got {shorten(body)!r}')
+        raise ProtocolError(400, f'expected {{"instances": [...]}}, got {shorten(body)!r}')
     unknown = [
         shorten_text(str(k), MAX_ECHO_CHARS) for k in itertools.islice(body, 5) if k not in ("instances", "parameters")
     ]
     if unknown:
-        raise V2Error(400, f'unknown keys {unknown}; a V1 body holds "instances" and, optionally, "parameters"')
+        raise ProtocolError(400, f'unknown keys {unknown}; a V1 body holds "instances" and, optionally, "parameters"')
     instances, parameters = body["instances"], body.get("parameters")
     if not 1 <= len(instances) <= limit:
-        raise V2Error(400, f"instances: expected 1 to {limit} instances, got {len(instances)}; send the rest apart")
+        raise ProtocolError(
+            400, f"instances: expected 1 to {limit} instances, got {len(instances)}; send the rest apart"
+        )
     if parameters is not None and not isinstance(parameters, dict):
-        raise V2Error(400, f"parameters must be an object, got {shorten(parameters)!r}")
+        raise ProtocolError(400, f"parameters must be an object, got {shorten(parameters)!r}")
     rows = [_instance(i, instance) for i, instance in enumerate(instances)]
     return np.array(rows, dtype=np.float64), parameters
 
 
 def v1_answer(state: AppState, body: Any, explain: bool, predict: Predict) -> dict[str, Any]:
-    """The answer of `:predict`, or of `:explain`, to a decoded body; V2Error when it cannot be one."""
+    """The answer of `:predict`, or of `:explain`, to a decoded body; ProtocolError when it cannot be one."""
     x, parameters = parse(body, state.settings.max_batch_size)
     point, alpha = options(parameters)
     predictions = predict(x, Asked(point, alpha, explain), "instances[{i}].")
