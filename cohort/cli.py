@@ -19,7 +19,15 @@ from cohort import evaluation_html
 from cohort.csvio import read_csv
 from model.errors import ArtifactError, CsvError, UnknownOptionError
 from model.predictor import CaseOptions, Predictor
-from model.schema import COUNTERFACTUAL_FEATURES_MAX, DISCLAIMER, FEATURE_NAMES, SIMILAR_CASES_MAX
+from model.schema import (
+    COUNTERFACTUAL_FEATURES_MAX,
+    DEFAULT_ALPHA,
+    DEFAULT_OPERATING_POINT,
+    DISCLAIMER,
+    FEATURE_NAMES,
+    SIMILAR_CASES_MAX,
+    envelope,
+)
 
 log = logging.getLogger("model")
 COLUMNS = (
@@ -51,8 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", type=Path, default=Path("artifacts/model"), help="artifact directory")
     predict.add_argument("--format", choices=("csv", "json"), default="csv", help="output format")
     predict.add_argument("--output", type=Path, default=None, help="output file (default: standard output)")
-    predict.add_argument("--operating-point", default="balanced", help="balanced or screening")
-    predict.add_argument("--alpha", type=float, default=0.05, help="conformal miscoverage level")
+    predict.add_argument(
+        "--operating-point", default=DEFAULT_OPERATING_POINT, help="an operating point of the model (GET /model)"
+    )
+    predict.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="conformal miscoverage level")
     predict.add_argument(
         "--explain",
         action="store_true",
@@ -150,7 +160,7 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
 
 def render(rows: list[dict[str, Any]], fmt: str, version: str, args: argparse.Namespace) -> str:
     if fmt == "json":
-        return json.dumps({"model_version": version, "disclaimer": DISCLAIMER, "predictions": rows}, indent=2) + "\n"
+        return json.dumps({**envelope(version), "predictions": rows}, indent=2) + "\n"
     buffer = io.StringIO()
     cases = (CASE_COLUMNS[0],) * bool(args.counterfactual) + (CASE_COLUMNS[1],) * bool(args.similar_cases)
     columns = (*COLUMNS[:-1], *(EXPLANATION_COLUMNS if args.explain else ()), *cases, COLUMNS[-1])

@@ -7,12 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from model.predictor import Prediction, Predictions
-from model.schema import DISCLAIMER
-
-
-def envelope(version: str) -> dict[str, str]:
-    """What every answer of ours carries beside its results."""
-    return {"model_version": version, "disclaimer": DISCLAIMER}
+from model.schema import envelope
 
 
 def record_answer(predictions: Predictions, version: str) -> dict[str, Any]:

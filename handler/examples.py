@@ -12,12 +12,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from handler.answers import batch_answer, envelope, health_answer, record_answer
+from handler.answers import batch_answer, health_answer, record_answer
 from handler.deps import AppState, predict
 from handler.kserve import codec, v1, v2
 from handler.routes import rows_and_options
 from handler.schemas import BatchRequest, PredictRequest
-from model.schema import FEATURE_NAMES
+from model.schema import FEATURE_NAMES, envelope
 
 # (method, path as the document writes it)
 Operation = tuple[str, str]

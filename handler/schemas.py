@@ -30,6 +30,8 @@ from model.predictor import CaseOptions
 from model.schema import (
     COUNTERFACTUAL_FEATURES_DEFAULT,
     COUNTERFACTUAL_FEATURES_MAX,
+    DEFAULT_ALPHA,
+    DEFAULT_OPERATING_POINT,
     FEATURE_NAMES,
     FEATURES,
     SIMILAR_CASES_MAX,
@@ -93,11 +95,11 @@ class Options(BaseModel):
 
     explain: bool = Field(False, strict=True, description="add exact per-feature contributions")
     operating_point: str = Field(
-        "balanced",
+        DEFAULT_OPERATING_POINT,
         strict=True,
         description="the operating point whose threshold decides the label",
     )
-    alpha: float = Field(0.05, strict=True, description="conformal miscoverage level of the prediction set")
+    alpha: float = Field(DEFAULT_ALPHA, strict=True, description="conformal miscoverage level of the prediction set")
     counterfactual: bool = Field(
         False,
         strict=True,

@@ -18,7 +18,7 @@ from model.errors import InputError, UnknownOptionError
 from model.explain import explainer_for, shapley
 from model.manifest import Manifest
 from model.rules import check_rows, soft_warnings
-from model.schema import FEATURE_NAMES
+from model.schema import DEFAULT_ALPHA, DEFAULT_OPERATING_POINT, FEATURE_NAMES
 
 if TYPE_CHECKING:  # imported on the first request that asks for them: not on the cold start
     from model.counterfactual import Counterfactual, Space
@@ -258,8 +258,8 @@ class Predictor:
     def predict(
         self,
         x: FloatArray,
-        operating_point: str = "balanced",
-        alpha: float = 0.05,
+        operating_point: str = DEFAULT_OPERATING_POINT,
+        alpha: float = DEFAULT_ALPHA,
         explain: bool = False,
         field_prefix: str = "",
     ) -> Predictions:

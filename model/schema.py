@@ -86,6 +86,15 @@ SE_OF_MEAN: tuple[tuple[int, int], ...] = tuple(
 )
 
 
+def envelope(version: str) -> dict[str, str]:
+    """What every answer of the project carries beside its results: the model's version and the disclaimer."""
+    return {"model_version": version, "disclaimer": DISCLAIMER}
+
+
+# What a request gets unless it asks otherwise: the operating point and the conformal miscoverage level.
+DEFAULT_OPERATING_POINT = "balanced"
+DEFAULT_ALPHA = 0.05
+
 # Counterfactuals change 1 to 5 features (3 unless asked); 1 to 10 similar cases may be asked for.
 COUNTERFACTUAL_FEATURES_DEFAULT = 3
 COUNTERFACTUAL_FEATURES_MAX = 5

@@ -19,8 +19,8 @@ from fastapi import FastAPI
 from mangum import Mangum
 
 from handler.app import create_app
-from handler.openapi import CROSS_FIELD_EXTENSION
 from handler.kserve.v2 import TENSOR_RULES
+from handler.openapi import CROSS_FIELD_EXTENSION
 from infra.paths import ROOT
 from local.events import LocalContext, event
 from model.predictor import Predictor

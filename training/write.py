@@ -13,7 +13,7 @@ import numpy as np
 from model import artifact
 from model.manifest import Example, Golden
 from model.predictor import Predictor
-from model.schema import FEATURE_NAMES
+from model.schema import DEFAULT_OPERATING_POINT, FEATURE_NAMES
 from training import report
 from training.fit import TrainingResult, pooled_oof
 from training.manifest import build_manifest, build_metrics
@@ -43,7 +43,7 @@ def golden(predictor: Predictor, examples: Mapping[str, Example]) -> tuple[Golde
     return tuple(
         Golden(
             example=name,
-            operating_point="balanced",
+            operating_point=DEFAULT_OPERATING_POINT,
             label=p.label,
             probability_malignant=p.probability_malignant,
             log_odds=p.log_odds,

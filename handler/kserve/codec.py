@@ -15,6 +15,7 @@ from handler.errors import shorten, shorten_text
 from handler.limits import MAX_DETAIL_CHARS, MAX_ECHO_CHARS, MAX_MESSAGE_CHARS
 from model.errors import InputError, UnknownOptionError
 from model.predictor import Predictions
+from model.schema import DEFAULT_ALPHA, DEFAULT_OPERATING_POINT
 
 V1_PREFIX = "/v1"
 V2_PREFIX = "/v2"
@@ -74,7 +75,8 @@ def decoded(raw: bytes) -> Any:
 def options(parameters: dict[str, Any] | None) -> tuple[str, float]:
     """(operating point, alpha) from a request's parameters, the defaults where absent."""
     parameters = parameters or {}
-    point, alpha = parameters.get("operating_point", "balanced"), parameters.get("alpha", 0.05)
+    point = parameters.get("operating_point", DEFAULT_OPERATING_POINT)
+    alpha = parameters.get("alpha", DEFAULT_ALPHA)
     if not isinstance(point, str):
         raise ProtocolError(400, f"parameters.operating_point must be a string, got {shorten(point)!r}")
     if isinstance(alpha, bool) or not isinstance(alpha, NUMBER_TYPES):

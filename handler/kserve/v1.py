@@ -17,7 +17,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 
-from handler.answers import envelope
 from handler.deps import AppState, Asked, StrictJSONRoute, state_of
 from handler.errors import shorten, shorten_text
 from handler.kserve.codec import (
@@ -36,7 +35,7 @@ from handler.limits import MAX_ECHO_CHARS
 from handler.openapi import documented
 from model.errors import ExplanationError
 from model.predictor import Predictions
-from model.schema import FEATURE_NAMES, N_FEATURES
+from model.schema import FEATURE_NAMES, N_FEATURES, envelope
 
 FEATURE_SET = frozenset(FEATURE_NAMES)
 BODY_DOCS: dict[str, Any] = {
