@@ -8,12 +8,33 @@ is training's own, read in training.results). Standard library only:
 the pre-traffic hook, deployed without numpy, reads the golden examples through `release`.
 """
 
+import types
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin, get_type_hints
 
 from model.errors import ManifestError
 
 JSON = dict[str, Any]
+
+
+class Within(NamedTuple):
+    """A number's allowed range: [low, high], or (low, high) when `open`."""
+
+    low: float
+    high: float
+    open: bool
+
+
+class Spread(NamedTuple):
+    """A mapping of summaries written into its parent object, each key with this prefix (not nested)."""
+
+    prefix: str
+
+
+# The field holds the key its record is stored under in the parent mapping; it is not written.
+KEY = "the mapping's key"
+SHARE = Annotated[float, Within(0.0, 1.0, open=True)]  # a probability threshold or a miscoverage level
+PROBABILITY = Annotated[float, Within(0.0, 1.0, open=False)]
 FILE = "manifest.json"
 ARRAYS_FILE = "model.npz"  # the arrays whose checksum the manifest holds
 CARD_FILE = "MODEL_CARD.md"
@@ -52,7 +73,7 @@ class Golden(NamedTuple):
     example: str
     operating_point: str
     label: str
-    probability_malignant: float
+    probability_malignant: PROBABILITY
     log_odds: float
 
 
@@ -76,18 +97,18 @@ class ModelSpec(NamedTuple):
 
 
 class OperatingPoint(NamedTuple):
-    name: str
-    threshold: float
+    name: Annotated[str, KEY]
+    threshold: SHARE
     target: str
     cv_sensitivity: Summary
     cv_specificity: Summary
 
 
 class ConformalLevel(NamedTuple):
-    alpha: float
-    malignant_if_p_at_least: float
-    benign_if_p_at_most: float
-    cv: Mapping[str, Summary]  # coverage_malignant, coverage_benign, indeterminate
+    alpha: SHARE
+    malignant_if_p_at_least: PROBABILITY
+    benign_if_p_at_most: PROBABILITY
+    cv: Annotated[Mapping[str, Summary], Spread("cv_")]  # coverage_malignant, coverage_benign, indeterminate
 
 
 class Conformal(NamedTuple):
@@ -100,12 +121,13 @@ class OutOfDistribution(NamedTuple):
     threshold: float
     range_threshold: float
     threshold_rule: str
-    cv: Mapping[str, Summary]  # false_flag_rate and detection rates, measured in the outer folds
+    # false_flag_rate and detection rates, measured in the outer folds
+    cv: Annotated[Mapping[str, Summary], Spread("cv_")]
 
 
 class MetricsSummary(NamedTuple):
     protocol: str
-    scores: Mapping[str, Summary]  # accuracy, auc, sensitivity, specificity, brier, log_loss, ece
+    scores: Annotated[Mapping[str, Summary], Spread("")]  # accuracy, auc, sensitivity, specificity, brier, ...
 
 
 class ExplanationSpec(NamedTuple):
@@ -218,281 +240,128 @@ class _Reader:
     def entries(self) -> list[tuple[str, "_Reader"]]:
         return [(key, self.obj(key)) for key in self.doc]
 
-    def share(self, key: str) -> float:
-        """A number strictly between 0 and 1: a probability threshold or a miscoverage level."""
+    def within(self, key: str, bounds: Within) -> float:
+        """A number in its range: (0, 1) for a threshold or a miscoverage level, [0, 1] for a probability."""
         value = self.number(key)
-        if not 0.0 < value < 1.0:
-            raise ManifestError(f"manifest field {self._at(key)} must lie in (0, 1), got {value}")
-        return value
-
-    def probability(self, key: str) -> float:
-        """A number in [0, 1]."""
-        value = self.number(key)
-        if not 0.0 <= value <= 1.0:
-            raise ManifestError(f"manifest field {self._at(key)} must lie in [0, 1], got {value}")
+        inside = bounds.low < value < bounds.high if bounds.open else bounds.low <= value <= bounds.high
+        if not inside:
+            shown = f"({bounds.low:g}, {bounds.high:g})" if bounds.open else f"[{bounds.low:g}, {bounds.high:g}]"
+            raise ManifestError(f"manifest field {self._at(key)} must lie in {shown}, got {value}")
         return value
 
     def summary(self, key: str) -> Summary:
         s = self.obj(key)
         return Summary(mean=s.number("mean"), std=s.number("std"), n=s.integer("n"))
 
-    def summaries(self, prefix: str) -> dict[str, Summary]:
-        """Every `prefix...` field that holds a summary, keyed without the prefix."""
-        return {key.removeprefix(prefix): self.summary(key) for key in self.doc if key.startswith(prefix)}
-
 
 def _kind(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _plain(record: Any) -> JSON:
-    """A record whose fields are all JSON scalars, as its JSON object (the names are the keys)."""
-    return dict(record._asdict())
+def _unpack(hint: Any) -> tuple[Any, tuple[Any, ...], bool]:
+    """(the type, its annotations, whether None is allowed) of a field's type hint."""
+    meta: tuple[Any, ...] = ()
+    if get_origin(hint) is Annotated:
+        hint, *rest = get_args(hint)
+        meta = tuple(rest)
+    if get_origin(hint) in (Union, types.UnionType) and type(None) in get_args(hint):
+        [hint] = [a for a in get_args(hint) if a is not type(None)]
+        return hint, meta, True
+    return hint, meta, False
 
 
-def _flat(prefix: str, summaries: Mapping[str, Summary]) -> JSON:
-    return {f"{prefix}{key}": s.to_json() for key, s in summaries.items()}
+def _is_record(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields")
 
 
-# Each section: (read from a _Reader, write to JSON). Both sides of one field sit next to each other.
+def _read_value(tp: Any, meta: tuple[Any, ...], r: _Reader, key: str) -> Any:
+    origin, args = get_origin(tp), get_args(tp)
+    if tp is str:
+        return r.text(key)
+    if tp is int:
+        return r.integer(key)
+    if tp is float:
+        within = next((m for m in meta if isinstance(m, Within)), None)
+        return r.number(key) if within is None else r.within(key, within)
+    if _is_record(tp):
+        return read(tp, r.obj(key))
+    if origin is tuple:
+        return r.strings(key) if args[0] is str else tuple(read(args[0], item) for item in r.items(key))
+    if origin is Mapping:
+        value = args[1]
+        if value is float:
+            return r.obj(key).numbers()
+        if value is str:
+            return r.obj(key).texts()
+        if _is_record(value):
+            return {name: read(value, item, name) for name, item in r.obj(key).entries()}
+        return r.obj(key).doc  # free-form: hyperparameters, the platform's description
+    raise TypeError(f"no manifest reading for {tp!r}")  # a new field's type: add it here
 
 
-def _read_feature(f: _Reader) -> FeatureSpec:
-    return FeatureSpec(
-        name=f.text("name"),
-        description=f.text("description"),
-        unit=f.text("unit"),
-        aliases=f.strings("aliases"),
-        training_min=f.number("training_min"),
-        training_max=f.number("training_max"),
-    )
+def read[R](cls: type[R], r: _Reader, key: str | None = None) -> R:
+    """A record from its JSON object, field by field from its type hints; `key` is the object's key in its
+    parent mapping, for a field that holds it."""
+    hints = get_type_hints(cls, include_extras=True)
+    declared = {name for name, hint in hints.items() if not any(isinstance(m, Spread) for m in _unpack(hint)[1])}
+    values: dict[str, Any] = {}
+    for name, hint in hints.items():
+        tp, meta, optional = _unpack(hint)
+        spread = next((m for m in meta if isinstance(m, Spread)), None)
+        if KEY in meta:
+            values[name] = key
+        elif spread is not None:
+            values[name] = {
+                k.removeprefix(spread.prefix): r.summary(k)
+                for k in r.doc
+                if k.startswith(spread.prefix) and k not in declared
+            }
+        elif optional and name not in r.doc:
+            values[name] = None
+        else:
+            values[name] = _read_value(tp, meta, r, name)
+    return cls(**values)
 
 
-def _write_feature(f: FeatureSpec) -> JSON:
-    return {
-        "name": f.name,
-        "description": f.description,
-        "unit": f.unit,
-        "aliases": list(f.aliases),
-        "training_min": f.training_min,
-        "training_max": f.training_max,
-    }
+def _write_value(value: Any) -> Any:
+    if _is_record(type(value)):
+        return write(value)
+    if isinstance(value, tuple):
+        return [_write_value(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _write_value(v) for k, v in value.items()}
+    return value
 
 
-def _read_examples(examples: _Reader) -> dict[str, Example]:
-    return {name: Example(id=e.text("id"), features=e.obj("features").numbers()) for name, e in examples.entries()}
-
-
-def _write_examples(examples: Mapping[str, Example]) -> JSON:
-    return {name: {"id": e.id, "features": dict(e.features)} for name, e in examples.items()}
-
-
-def _read_golden(g: _Reader) -> Golden:
-    return Golden(
-        example=g.text("example"),
-        operating_point=g.text("operating_point"),
-        label=g.text("label"),
-        probability_malignant=g.probability("probability_malignant"),
-        log_odds=g.number("log_odds"),
-    )
-
-
-def _write_golden(g: Golden) -> JSON:
-    return _plain(g)
-
-
-def _read_model(model: _Reader) -> ModelSpec:
-    calibration = model.obj("calibration")
-    rbf = model.text("kind") == "rbf"
-    return ModelSpec(
-        family=model.text("family"),
-        title=model.text("title"),
-        kind=model.text("kind"),
-        estimator=model.text("estimator"),
-        hyperparameters=model.obj("hyperparameters").doc,
-        calibration=Calibration(
-            method=calibration.text("method"),
-            slope=calibration.number("slope"),
-            offset=calibration.number("offset"),
-        ),
-        n_support_vectors=model.integer("n_support_vectors") if rbf else None,
-        gamma=model.number("gamma") if rbf else None,
-    )
-
-
-def write_model(m: ModelSpec) -> JSON:
-    out: JSON = {
-        "family": m.family,
-        "title": m.title,
-        "kind": m.kind,
-        "estimator": m.estimator,
-        "hyperparameters": dict(m.hyperparameters),
-        "calibration": _plain(m.calibration),
-    }
-    if m.n_support_vectors is not None:
-        out["n_support_vectors"] = m.n_support_vectors
-    if m.gamma is not None:
-        out["gamma"] = m.gamma
+def write(record: Any) -> JSON:
+    """A record's JSON object, field by field from its type hints: what `read` reads back."""
+    out: JSON = {}
+    for name, hint in get_type_hints(type(record), include_extras=True).items():
+        _, meta, _ = _unpack(hint)
+        value = getattr(record, name)
+        spread = next((m for m in meta if isinstance(m, Spread)), None)
+        if KEY in meta or value is None:
+            continue
+        if spread is not None:
+            out.update({f"{spread.prefix}{k}": _write_value(v) for k, v in value.items()})
+        else:
+            out[name] = _write_value(value)
     return out
 
 
-def _read_operating_point(name: str, op: _Reader) -> OperatingPoint:
-    return OperatingPoint(
-        name=name,
-        threshold=op.share("threshold"),
-        target=op.text("target"),
-        cv_sensitivity=op.summary("cv_sensitivity"),
-        cv_specificity=op.summary("cv_specificity"),
-    )
-
-
-def write_operating_point(op: OperatingPoint) -> JSON:
-    return {
-        "threshold": op.threshold,
-        "target": op.target,
-        "cv_sensitivity": op.cv_sensitivity.to_json(),
-        "cv_specificity": op.cv_specificity.to_json(),
-    }
-
-
-def _read_conformal(conformal: _Reader) -> Conformal:
-    levels = tuple(
-        ConformalLevel(
-            alpha=level.share("alpha"),
-            malignant_if_p_at_least=level.probability("malignant_if_p_at_least"),
-            benign_if_p_at_most=level.probability("benign_if_p_at_most"),
-            cv=level.summaries("cv_"),
-        )
-        for level in conformal.items("levels")
-    )
-    return Conformal(method=conformal.text("method"), levels=levels)
-
-
-def write_conformal(c: Conformal) -> JSON:
-    levels = [
-        {
-            "alpha": lv.alpha,
-            "malignant_if_p_at_least": lv.malignant_if_p_at_least,
-            "benign_if_p_at_most": lv.benign_if_p_at_most,
-            **_flat("cv_", lv.cv),
-        }
-        for lv in c.levels
-    ]
-    return {"method": c.method, "levels": levels}
-
-
-def _read_ood(ood: _Reader) -> OutOfDistribution:
-    return OutOfDistribution(
-        method=ood.text("method"),
-        threshold=ood.number("threshold"),
-        range_threshold=ood.number("range_threshold"),
-        threshold_rule=ood.text("threshold_rule"),
-        cv=ood.summaries("cv_"),
-    )
-
-
-def write_ood(o: OutOfDistribution) -> JSON:
-    return {
-        "method": o.method,
-        "threshold": o.threshold,
-        "range_threshold": o.range_threshold,
-        "threshold_rule": o.threshold_rule,
-        **_flat("cv_", o.cv),
-    }
-
-
-def _read_metrics(metrics: _Reader) -> MetricsSummary:
-    scores = {key: metrics.summary(key) for key in metrics.doc if key != "protocol"}
-    return MetricsSummary(protocol=metrics.text("protocol"), scores=scores)
-
-
-def _write_metrics(m: MetricsSummary) -> JSON:
-    return {"protocol": m.protocol, **_flat("", m.scores)}
-
-
-def _read_explanation(e: _Reader) -> ExplanationSpec:
-    return ExplanationSpec(
-        method=e.text("method"), background=e.text("background"), background_size=e.integer("background_size")
-    )
-
-
-def _write_explanation(e: ExplanationSpec) -> JSON:
-    return _plain(e)
-
-
-def _read_data(data: _Reader) -> DataSpec:
-    return DataSpec(
-        source=data.text("source"),
-        n_rows=data.integer("n_rows"),
-        n_malignant=data.integer("n_malignant"),
-        n_benign=data.integer("n_benign"),
-        sha256=data.text("sha256"),
-    )
-
-
-def write_data(d: DataSpec) -> JSON:
-    return _plain(d)
-
-
-def _read_training(t: _Reader) -> TrainingSpec:
-    return TrainingSpec(profile=t.text("profile"), seed=t.integer("seed"), selection_rule=t.text("selection_rule"))
-
-
-def _write_training(t: TrainingSpec) -> JSON:
-    return _plain(t)
-
-
-# The sections GET /model publishes, in this order, each with the function that writes it.
-_CARD: tuple[tuple[str, Callable[[Manifest], Any]], ...] = (
-    ("model", lambda m: write_model(m.model)),
-    ("features", lambda m: [_write_feature(f) for f in m.features]),
-    ("operating_points", lambda m: {name: write_operating_point(op) for name, op in m.operating_points.items()}),
-    ("conformal", lambda m: write_conformal(m.conformal)),
-    ("out_of_distribution", lambda m: write_ood(m.out_of_distribution)),
-    ("metrics", lambda m: _write_metrics(m.metrics)),
-    ("explanation", lambda m: _write_explanation(m.explanation)),
-    ("data", lambda m: write_data(m.data)),
-    ("examples", lambda m: _write_examples(m.examples)),
-    ("golden", lambda m: [_write_golden(g) for g in m.golden]),
-)
+# The sections GET /model publishes, in this order.
+_CARD: tuple[str, ...] = ("model", "features", "operating_points", "conformal", "out_of_distribution", "metrics")
+_CARD += ("explanation", "data", "examples", "golden")
 
 
 def parse(document: object) -> Manifest:
     """A Manifest from the decoded JSON of `manifest.json`; raises ManifestError naming the field."""
-    top = _Reader(document, "")
-    return Manifest(
-        format_version=top.integer("format_version"),
-        model_version=top.text("model_version"),
-        disclaimer=top.text("disclaimer"),
-        features=tuple(_read_feature(f) for f in top.items("features")),
-        examples=_read_examples(top.obj("examples")),
-        golden=tuple(_read_golden(g) for g in top.items("golden")),
-        model=_read_model(top.obj("model")),
-        operating_points={name: _read_operating_point(name, op) for name, op in top.obj("operating_points").entries()},
-        conformal=_read_conformal(top.obj("conformal")),
-        out_of_distribution=_read_ood(top.obj("out_of_distribution")),
-        metrics=_read_metrics(top.obj("metrics")),
-        explanation=_read_explanation(top.obj("explanation")),
-        data=_read_data(top.obj("data")),
-        training=_read_training(top.obj("training")),
-        libraries=top.obj("libraries").texts(),
-        platform=top.obj("platform").doc,
-        files=top.obj("files").texts(),
-    )
+    return read(Manifest, _Reader(document, ""))
 
 
 def document(m: Manifest) -> JSON:
     """The JSON-ready form of `m`, as `manifest.json` holds it."""
-    return {
-        "format_version": m.format_version,
-        "model_version": m.model_version,
-        "disclaimer": m.disclaimer,
-        **{key: write(m) for key, write in _CARD},
-        "training": _write_training(m.training),
-        "libraries": dict(m.libraries),
-        "platform": dict(m.platform),
-        "files": dict(m.files),
-    }
+    return write(m)
 
 
 def _sorted(value: Any) -> Any:
@@ -506,18 +375,13 @@ def _sorted(value: Any) -> Any:
 
 def card(m: Manifest) -> JSON:
     """The public description of the model (GET /model): version, disclaimer and the card's sections."""
-    sections = {key: _sorted(write(m)) for key, write in _CARD}
+    sections = {key: _sorted(_write_value(getattr(m, key))) for key in _CARD}
     return {"model_version": m.model_version, "disclaimer": m.disclaimer, **sections}
 
 
 def release(document: object) -> Release:
     """The golden examples of a manifest or of the public card (both hold these fields)."""
-    top = _Reader(document, "")
-    return Release(
-        model_version=top.text("model_version"),
-        examples=_read_examples(top.obj("examples")),
-        golden=tuple(_read_golden(g) for g in top.items("golden")),
-    )
+    return read(Release, _Reader(document, ""))
 
 
 def seal(

@@ -166,15 +166,13 @@ def metrics_document(m: Metrics) -> JSON:
         "profile": m.profile,
         "protocol": m.protocol,
         "seed": m.seed,
-        "data": manifest_io.write_data(m.data),
+        "data": manifest_io.write(m.data),
         "selection": {"rule": m.selection_rule, "chosen": m.chosen},
         "families": {name: _family_json(f) for name, f in m.families.items()},
-        "final_model": manifest_io.write_model(m.manifest.model),
-        "operating_points": {
-            name: manifest_io.write_operating_point(op) for name, op in m.manifest.operating_points.items()
-        },
-        "conformal": manifest_io.write_conformal(m.manifest.conformal),
-        "out_of_distribution": manifest_io.write_ood(m.manifest.out_of_distribution),
+        "final_model": manifest_io.write(m.manifest.model),
+        "operating_points": {name: manifest_io.write(op) for name, op in m.manifest.operating_points.items()},
+        "conformal": manifest_io.write(m.manifest.conformal),
+        "out_of_distribution": manifest_io.write(m.manifest.out_of_distribution),
         "ood_per_feature": m.ood_per_feature,
         "parity_max_abs_difference": m.parity_max_abs_difference,
     }
