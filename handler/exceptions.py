@@ -16,11 +16,11 @@ from handler.kserve.codec import ProtocolError, is_kserve, protocol_error
 from handler.limits import MAX_ECHO_CHARS, MAX_MESSAGE_CHARS
 from handler.observability import logger, record_validation_error
 from model.errors import ExplanationError, InputError, UnknownOptionError, Violation
+from model.rules import NON_NEGATIVE
 from model.schema import N_FEATURES
 
 RULES = {
     "finite_number": "finite",
-    "greater_than_equal": "non_negative",
     "float_type": "type",
     "float_parsing": "type",
     "bool_type": "type",
@@ -67,9 +67,10 @@ def _violations(errors: Sequence[Any]) -> list[Violation]:
             found.append(Violation(field, "known_feature", name, message))
             continue
         message = f"{field}: {err.get('msg', 'invalid value')}, got {value!r}"
-        if kind == "greater_than_equal":
-            message += " (a size, count or ratio measured on an image is never negative)"
-        found.append(Violation(field, RULES.get(kind, kind), value, message))
+        rule = RULES.get(kind, kind)
+        if kind == "greater_than_equal" and in_record:  # a feature below 0: the core's rule, in its words
+            message, rule = f"{message} ({NON_NEGATIVE.reason})", NON_NEGATIVE.name
+        found.append(Violation(field, rule, value, message))
     for parent, names in missing.items():
         message = f"{parent}: expected {N_FEATURES} features, got {N_FEATURES - len(names)}; missing: {names}"
         found.append(Violation(parent, "required", names, message))

@@ -14,15 +14,15 @@ from typing import Any
 import numpy as np
 
 from handler.answers import batch_answer
+from handler.settings import SettingsError
 from model.predictor import Predictor
+from model.rules import SOFT_RULES, violations
 from model.schema import (
-    BLOCKS,
     COUNTERFACTUAL_FEATURES_DEFAULT,
     COUNTERFACTUAL_FEATURES_MAX,
     FEATURE_NAMES,
     INDEX,
     SIMILAR_CASES_MAX,
-    STATISTIC_NAMES,
 )
 
 MAX_ERROR_BYTES = 16 * 1024
@@ -55,13 +55,25 @@ def _longest_floats(value: Any) -> Any:
 
 
 def _worst_rows(predictor: Predictor) -> np.ndarray:
-    """Rows that raise every soft warning at once, their values at the longest `:g` rendering."""
-    row = np.full(len(INDEX), 1.23457e100)
-    row[list(BLOCKS["se"])] *= 1.00001  # each standard error above its mean
-    zeros = row.copy()  # concavity zero while concave points are not: three more warnings, three fewer ranges
-    zeros[[INDEX[f"concavity_{stat}"] for stat in STATISTIC_NAMES]] = 0.0
-    low = np.maximum(predictor.training_min * 0.12345, 1.23457e-300)
-    return np.stack([row, zeros, low])
+    """Rows that raise every soft rule's warning at once, their values at the longest `:g` rendering, built from
+    the rules' declarations (model.rules); SettingsError, naming the rule, if a hard rule refuses them."""
+    row = np.full(len(INDEX), 1.23457e100)  # above every training maximum
+    for rule in SOFT_RULES:
+        if rule.relation == "at_most":  # each field just above its other
+            row[[INDEX[f] for f, _ in rule.pairs]] = row[[INDEX[o] for _, o in rule.pairs]] * 1.00001
+    zeros = row.copy()  # one of each zero_together pair zero: more warnings there, fewer ranges
+    for rule in SOFT_RULES:
+        if rule.relation == "zero_together":
+            zeros[[INDEX[f] for f, _ in rule.pairs]] = 0.0
+    low = np.maximum(predictor.training_min * 0.12345, 1.23457e-300)  # below every training minimum
+    rows = np.stack([row, zeros, low])
+    broken = violations(rows)
+    if broken:
+        raise SettingsError(
+            f"the rows that bound an answer's size break hard rule {broken[0].rule!r} ({broken[0].message}); "
+            "a rule added to model.rules must let them pass, or handler.limits must build them otherwise"
+        )
+    return rows
 
 
 def _json_bytes(value: Any) -> int:

@@ -15,7 +15,8 @@ from typing import Any
 
 from handler.headers import page_headers
 from model.predictor import Predictor
-from model.schema import ALIASES, DISCLAIMER, FEATURES, STATISTIC_NAMES, WORST_OF_MEAN, Feature
+from model.rules import HARD_RULES
+from model.schema import ALIASES, DISCLAIMER, FEATURES, STATISTIC_NAMES, Feature
 
 # Where the docs link goes: from the stage prefix, so that it resolves under /prod/ and from the bare API URL.
 DOCS_MARKER = "__docs_href__"
@@ -65,7 +66,11 @@ class Page:
             "features": [{"name": f.name, "description": f.description} for f in FEATURES],
             "aliases": ALIASES,
             "examples": {k: dict(v.features) for k, v in manifest.examples.items()},
-            "worst_of_mean": [[FEATURES[m].name, FEATURES[w].name] for m, w in WORST_OF_MEAN],
+            # The hard rules as the core declares them: the page checks them before sending (model.rules).
+            "rules": [
+                {"name": r.name, "relation": r.relation, "pairs": [list(p) for p in r.pairs], "hint": r.hint}
+                for r in HARD_RULES
+            ],
             "ranges": ranges,
         }
         fieldsets = "".join(

@@ -26,11 +26,11 @@ import numpy as np
 
 from model.arrays import BoolArray, FloatArray, IntArray, capped
 from model.margin import LinearMargin, MarginModel, RbfMargin
+from model.rules import AT_LEAST_COLUMNS
 from model.schema import (
     COUNTERFACTUAL_FEATURES_DEFAULT,
     FEATURE_NAMES,
     N_FEATURES,
-    WORST_OF_MEAN,
 )
 
 # How far past the threshold a counterfactual lands, in log-odds: across it, by a margin far below
@@ -41,8 +41,8 @@ RBF_CANDIDATES = 24
 CHUNK = 8192  # candidates solved at once: bounded memory (tens of MB) whatever the number of features
 RBF_ROUNDS = 12
 BISECTIONS = 48  # pulling an RBF candidate back to the threshold
-_WORST_OF = {mean: worst for mean, worst in WORST_OF_MEAN}
-_MEAN_OF = {worst: mean for mean, worst in WORST_OF_MEAN}
+_WORST_OF = {mean: worst for mean, worst in AT_LEAST_COLUMNS}
+_MEAN_OF = {worst: mean for mean, worst in AT_LEAST_COLUMNS}
 
 
 class Change(NamedTuple):
@@ -186,7 +186,7 @@ def _candidates(max_features: int) -> _Candidates:
     """Every subset, plus one candidate per subset holding both of a pair with the pair tied equal."""
     base = subsets(max_features)
     features, tied = [base], [np.full_like(base, -1)]
-    for mean, worst in WORST_OF_MEAN:
+    for mean, worst in AT_LEAST_COLUMNS:
         rows = base[np.any(base == mean, axis=1) & np.any(base == worst, axis=1)].copy()
         ties = np.full_like(rows, -1)
         ties[rows == mean] = worst
@@ -198,8 +198,8 @@ def _candidates(max_features: int) -> _Candidates:
     moving[np.arange(len(f))[:, None], f] = True
     moving[np.arange(len(f))[:, None], t] = True
     floor_of, ceiling_of = np.full_like(f, -1), np.full_like(f, -1)
-    both = np.zeros((len(f), len(WORST_OF_MEAN)), dtype=np.int64)
-    for p, (mean, worst) in enumerate(WORST_OF_MEAN):
+    both = np.zeros((len(f), len(AT_LEAST_COLUMNS)), dtype=np.int64)
+    for p, (mean, worst) in enumerate(AT_LEAST_COLUMNS):
         floor_of[(f == worst) & ~moving[:, [mean]]] = mean
         ceiling_of[(f == mean) & ~moving[:, [worst]] & (t != worst)] = worst
         both[:, p] = np.any(f == mean, axis=1) & np.any(f == worst, axis=1)
@@ -251,7 +251,7 @@ def _deltas(cands: _Candidates, t: FloatArray, c0: FloatArray, c1: FloatArray) -
     return delta
 
 
-_MEANS, _WORSTS = (np.array(indices) for indices in zip(*WORST_OF_MEAN, strict=True))
+_MEANS, _WORSTS = (np.array(indices) for indices in zip(*AT_LEAST_COLUMNS, strict=True))
 
 
 def _ordered(space: Space, x: FloatArray, delta: FloatArray, cands: _Candidates) -> BoolArray:
@@ -347,7 +347,7 @@ def search(
     changed[moved] = (x + delta[best] * space.scale)[moved]
     # A worst tied to its mean, or bounded by it, may land an ulp on the wrong side: the rule holds exactly,
     # by moving whichever of the two the change moved.
-    for mean, worst in WORST_OF_MEAN:
+    for mean, worst in AT_LEAST_COLUMNS:
         if changed[worst] < changed[mean]:
             if moved[worst]:
                 changed[worst] = changed[mean]

@@ -9,10 +9,77 @@ import numpy as np
 
 from model.arrays import FloatArray
 from model.errors import InputError, Violation
-from model.schema import FEATURE_NAMES, INDEX, SE_OF_MEAN, STATISTIC_NAMES, WORST_OF_MEAN
+from model.schema import FEATURE_NAMES, FEATURES, INDEX, STATISTIC_NAMES
 
 # Warnings listed per record; past this the rest are counted, so that an answer's size stays bounded.
 MAX_WARNINGS = 10
+
+
+class Rule(NamedTuple):
+    """One input rule, declared once: the check, the messages, the OpenAPI document's list of rules, the
+    page's hints and the tests' data generators all read it.
+
+    `relation` names what must hold, and is implemented once per language (here and in the page):
+    "finite" and "non_negative" for each value; for each pair (field, other) "at_least" (field >= other),
+    "at_most" (field <= other) and "zero_together" (both zero or neither); "in_training_range" for each
+    value against the training minimum and maximum.
+    """
+
+    name: str
+    hard: bool  # hard: the record is refused (422 / 400); soft: answered, with a warning
+    relation: str
+    pairs: tuple[tuple[str, str], ...]  # (field, other), for a relation between two features
+    hint: str  # beside a field, for a person: "{other}" is the other feature
+    reason: str  # why the rule holds, for the message and the documents
+
+
+def _pairs(field: str, other: str) -> tuple[tuple[str, str], ...]:
+    """(field, other) for each of the ten measurements, as "{m}_worst", "{m}_mean" say."""
+    measurements = dict.fromkeys(f.measurement for f in FEATURES)
+    return tuple((field.format(m=m), other.format(m=m)) for m in measurements)
+
+
+FINITE = Rule("finite", True, "finite", (), "must be a finite number", "JSON numbers are finite")
+NON_NEGATIVE = Rule(
+    "non_negative",
+    True,
+    "non_negative",
+    (),
+    "must be >= 0",
+    "a size, count or ratio of an image",
+)
+# Each *_worst is the mean of the three largest values, so never below its *_mean (true on all 569 rows).
+WORST_AT_LEAST_MEAN = Rule(
+    "worst_at_least_mean",
+    True,
+    "at_least",
+    _pairs("{m}_worst", "{m}_mean"),
+    "must be >= {other}",
+    "the worst value is the mean of the three largest; check that the columns are not swapped",
+)
+IN_TRAINING_RANGE = Rule(
+    "in_training_range", False, "in_training_range", (), "outside the training data", "the model has seen no such value"
+)
+# Concavity and concave points are zero together in all 13 training rows where either is.
+ZERO_TOGETHER = Rule(
+    "concavity_zero_with_concave_points",
+    False,
+    "zero_together",
+    tuple((f"concavity_{s}", f"concave_points_{s}") for s in STATISTIC_NAMES),
+    "zero together with {other} in all training rows",
+    "a contour without concave portions has neither concavity nor concave points",
+)
+SE_AT_MOST_MEAN = Rule(
+    "se_at_most_mean",
+    False,
+    "at_most",
+    _pairs("{m}_se", "{m}_mean"),
+    "at most {other} in the training data",
+    "a standard error above its mean suggests swapped columns",
+)
+RULES: tuple[Rule, ...] = (FINITE, NON_NEGATIVE, WORST_AT_LEAST_MEAN, IN_TRAINING_RANGE, ZERO_TOGETHER, SE_AT_MOST_MEAN)
+HARD_RULES = tuple(rule for rule in RULES if rule.hard)
+SOFT_RULES = tuple(rule for rule in RULES if not rule.hard)
 
 
 class CrossFieldRule(NamedTuple):
@@ -24,20 +91,26 @@ class CrossFieldRule(NamedTuple):
     reason: str
 
 
-# Each *_worst is the mean of the three largest values, so never below its *_mean (true on all 569 rows).
 CROSS_FIELD_RULES: tuple[CrossFieldRule, ...] = tuple(
-    CrossFieldRule(
-        "worst_at_least_mean",
-        FEATURE_NAMES[worst],
-        FEATURE_NAMES[mean],
-        "the worst value is the mean of the three largest; check that the columns are not swapped",
-    )
-    for mean, worst in WORST_OF_MEAN
+    CrossFieldRule(rule.name, field, other, rule.reason)
+    for rule in HARD_RULES
+    if rule.relation == "at_least"
+    for field, other in rule.pairs
 )
-_CONCAVITY = np.array([INDEX[f"concavity_{stat}"] for stat in STATISTIC_NAMES])
-_POINTS = np.array([INDEX[f"concave_points_{stat}"] for stat in STATISTIC_NAMES])
-_MEANS, _WORSTS = (np.array(indices) for indices in zip(*WORST_OF_MEAN, strict=True))
-_SE_MEANS, _SES = (np.array(indices) for indices in zip(*SE_OF_MEAN, strict=True))
+
+
+def _columns(rule: Rule) -> tuple[np.ndarray, np.ndarray]:
+    """The (field, other) columns of a pair rule, in model order."""
+    fields, others = zip(*rule.pairs, strict=True)
+    return np.array([INDEX[f] for f in fields]), np.array([INDEX[o] for o in others])
+
+
+# Every hard "at_least" pair as (lower, higher) columns, whichever rule declares it: checked together here,
+# each named by its own rule, and kept by the counterfactual search.
+AT_LEAST_COLUMNS: tuple[tuple[int, int], ...] = tuple((INDEX[c.at_least], INDEX[c.field]) for c in CROSS_FIELD_RULES)
+_MEANS, _WORSTS = (np.array(columns) for columns in zip(*AT_LEAST_COLUMNS, strict=True))
+_CONCAVITY, _POINTS = _columns(ZERO_TOGETHER)
+_SES, _SE_MEANS = _columns(SE_AT_MOST_MEAN)
 
 
 def _field(prefix: str, name: str) -> str:
@@ -60,10 +133,10 @@ def violations(x: FloatArray, prefix: str = "") -> list[Violation]:
     for i, j in zip(*np.nonzero(not_finite | negative), strict=True):
         v, field = float(x[i, j]), _field(prefix.format(i=i), FEATURE_NAMES[j])
         if not_finite[i, j]:
-            found.append(Violation(field, "finite", str(v), f"{field} must be a finite number, got {v}"))
+            found.append(Violation(field, FINITE.name, str(v), f"{field} {FINITE.hint}, got {v}"))
         else:
-            message = f"{field} must be >= 0 (a size, count or ratio of an image), got {v}"
-            found.append(Violation(field, "non_negative", v, message))
+            message = f"{field} {NON_NEGATIVE.hint} ({NON_NEGATIVE.reason}), got {v}"
+            found.append(Violation(field, NON_NEGATIVE.name, v, message))
     swapped = (x[:, _WORSTS] < x[:, _MEANS]) & ~bad_rows[:, None]
     for i, k in zip(*np.nonzero(swapped), strict=True):
         row_prefix, rule = prefix.format(i=i), CROSS_FIELD_RULES[k]

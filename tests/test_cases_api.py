@@ -52,7 +52,9 @@ def test_predict_carries_the_counterfactual_and_similar_cases_asked_for(
     ("options", "field", "rule"),
     [
         ({"similar_cases": 11}, "similar_cases", "less_than_equal"),
-        ({"similar_cases": -1}, "similar_cases", "non_negative"),
+        # a count's bounds are not the features' rule: "non_negative" speaks of values measured on an image
+        ({"similar_cases": -1}, "similar_cases", "greater_than_equal"),
+        ({"counterfactual": True, "counterfactual_features": 0}, "counterfactual_features", "greater_than_equal"),
         ({"similar_cases": "3"}, "similar_cases", "int_type"),
         ({"similar_cases": 2.5}, "similar_cases", "int_type"),
         ({"similar_cases": True}, "similar_cases", "int_type"),
@@ -67,6 +69,7 @@ def test_bad_case_options_name_the_field_and_the_rule(
     assert answer.status == 422
     [violation] = answer.body["error"]["violations"]
     assert (violation["field"], violation["rule"]) == (field, rule)
+    assert "image" not in violation["message"]
 
 
 def test_a_whole_number_written_as_a_float_is_a_count(invoke: Invoke, examples: dict[str, dict[str, float]]) -> None:

@@ -111,3 +111,10 @@ def test_the_readme_is_a_front_page_that_links_every_docs_page() -> None:
     for page in sorted((ROOT / "docs").glob("*.md")):
         assert f"(docs/{page.name})" in README, page.name
         assert "not a diagnostic tool" in page.read_text(), page.name
+
+
+def test_the_rule_table_is_the_rules_declared() -> None:
+    from model.rules import RULES
+
+    rows = re.findall(r"^\| `([a-z_]+)` \| (hard|soft): ", DOCS, flags=re.MULTILINE)
+    assert rows == [(rule.name, "hard" if rule.hard else "soft") for rule in RULES]

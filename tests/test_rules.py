@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-import numpy as np
+import json
+from typing import Any
 
+import numpy as np
+import pytest
+
+from handler import limits
+from handler.settings import SettingsError
+from model.errors import Violation
 from model.predictor import Predictor
-from model.rules import soft_warnings, violations
+from model.rules import (
+    CROSS_FIELD_RULES,
+    HARD_RULES,
+    RULES,
+    SOFT_RULES,
+    WORST_AT_LEAST_MEAN,
+    soft_warnings,
+    violations,
+)
 from model.schema import INDEX
 
 
@@ -40,3 +55,26 @@ def test_violations_point_at_row_and_field(benign_row: np.ndarray) -> None:
     ]
     assert violations(benign_row) == []
     assert [v.rule for v in violations(np.where(np.arange(30) == 3, np.nan, benign_row))] == ["finite"]
+
+
+def test_the_rules_are_declared_once_and_every_surface_reads_them(lambda_module: Any) -> None:
+    # The hard pair rules are what the OpenAPI document lists and the page checks
+    assert [(c.field, c.at_least) for c in CROSS_FIELD_RULES] == list(WORST_AT_LEAST_MEAN.pairs)
+    page = lambda_module.app.state.app_state.page()
+    served = json.loads(page._schema)["rules"]
+    assert [r["name"] for r in served] == [r.name for r in HARD_RULES]
+    assert {r.name for r in RULES} == {r.name for r in HARD_RULES} | {r.name for r in SOFT_RULES}
+
+
+def test_rows_that_bound_the_answer_size_break_no_hard_rule_or_init_says_which(
+    predictor: Predictor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rows raise every soft warning, and pass every hard rule
+    rows = limits._worst_rows(predictor)
+    assert violations(rows) == []
+    assert all(len(w) >= 2 for w in predictor.predict(rows).warnings)
+    # GIVEN a hard rule those rows would break (as a new one might) THEN a configuration error names it
+    broken = Violation("radius_mean", "a_new_rule", 1.0, "radius_mean breaks a new rule")
+    monkeypatch.setattr(limits, "violations", lambda rows: [broken])
+    with pytest.raises(SettingsError, match="break hard rule 'a_new_rule'"):
+        limits._worst_rows(predictor)

@@ -40,20 +40,29 @@
     status.textContent = "Filled a real " + example + " row from the training data.";
   }
 
-  // Mirrors the server's hard rules; the server stays the authority.
+  // The server's hard rules, as the function serves them (schema.rules, from model.rules): each relation
+  // is implemented here once, the rules themselves are not restated. The server stays the authority.
+  const holds = {
+    finite: (v) => Number.isFinite(v),
+    non_negative: (v) => v >= 0,
+    at_least: (v, other) => v >= other,
+  };
   function clientCheck(values) {
     const problems = [];
+    const each = schema.rules.filter((r) => r.pairs.length === 0);
     for (const name of names) {
       const raw = input(name).value.trim();
       const v = Number(raw);
-      if (raw === "" ) problems.push([name, "required"]);
-      else if (!Number.isFinite(v)) problems.push([name, "must be a finite number"]);
-      else if (v < 0) problems.push([name, "must be >= 0"]);
+      if (raw === "") { problems.push([name, "required"]); continue; }
+      const broken = each.find((r) => !holds[r.relation](v));
+      if (broken) problems.push([name, broken.hint]);
       else values[name] = v;
     }
-    for (const [mean, worst] of schema.worst_of_mean) {
-      if (values[mean] !== undefined && values[worst] !== undefined && values[worst] < values[mean]) {
-        problems.push([worst, "must be >= " + mean]);
+    for (const rule of schema.rules.filter((r) => r.pairs.length > 0)) {
+      for (const [field, other] of rule.pairs) {
+        if (values[field] !== undefined && values[other] !== undefined && !holds[rule.relation](values[field], values[other])) {
+          problems.push([field, rule.hint.replace("{other}", other)]);
+        }
       }
     }
     return problems;
