@@ -16,7 +16,7 @@ import numpy as np
 from handler.answers import batch_answer
 from handler.settings import SettingsError
 from model.predictor import Predictor
-from model.rules import SOFT_RULES, violations
+from model.rules import AT_LEAST_COLUMNS, SOFT_RULES, violations
 from model.schema import (
     COUNTERFACTUAL_FEATURES_DEFAULT,
     COUNTERFACTUAL_FEATURES_MAX,
@@ -67,6 +67,8 @@ def _worst_rows(predictor: Predictor) -> np.ndarray:
             zeros[[INDEX[f] for f, _ in rule.pairs]] = 0.0
     low = np.maximum(predictor.training_min * 0.12345, 1.23457e-300)  # below every training minimum
     rows = np.stack([row, zeros, low])
+    for lower, higher in AT_LEAST_COLUMNS:  # then every hard pair rule kept, whichever rules there are
+        rows[:, higher] = np.maximum(rows[:, higher], rows[:, lower])
     broken = violations(rows)
     if broken:
         raise SettingsError(
