@@ -56,6 +56,12 @@ def _slider(feature: Feature, low: float, high: float) -> str:
     )
 
 
+# The hard rules as the core declares them: the page checks them before sending (model.rules).
+RULES_FOR_THE_PAGE = [
+    {"name": r.name, "relation": r.relation, "pairs": [list(p) for p in r.pairs], "hint": r.hint} for r in HARD_RULES
+]
+
+
 class Page:
     """The rendered page and its CSP, built once per cold start from the loaded model."""
 
@@ -66,11 +72,7 @@ class Page:
             "features": [{"name": f.name, "description": f.description} for f in FEATURES],
             "aliases": ALIASES,
             "examples": {k: dict(v.features) for k, v in manifest.examples.items()},
-            # The hard rules as the core declares them: the page checks them before sending (model.rules).
-            "rules": [
-                {"name": r.name, "relation": r.relation, "pairs": [list(p) for p in r.pairs], "hint": r.hint}
-                for r in HARD_RULES
-            ],
+            "rules": RULES_FOR_THE_PAGE,
             "ranges": ranges,
         }
         fieldsets = "".join(

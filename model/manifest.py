@@ -270,6 +270,18 @@ def _unpack(hint: Any) -> tuple[Any, tuple[Any, ...], bool]:
     return hint, meta, False
 
 
+Field = tuple[str, Any, tuple[Any, ...], bool]
+_FIELDS: dict[type, tuple[Field, ...]] = {}
+
+
+def _fields(cls: type) -> tuple[Field, ...]:
+    """(name, type, annotations, None allowed) of each field of a record, read from its hints once."""
+    if cls not in _FIELDS:
+        hints = get_type_hints(cls, include_extras=True)
+        _FIELDS[cls] = tuple((name, *_unpack(hint)) for name, hint in hints.items())
+    return _FIELDS[cls]
+
+
 def _is_record(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields")
 
@@ -302,11 +314,10 @@ def _read_value(tp: Any, meta: tuple[Any, ...], r: _Reader, key: str) -> Any:
 def read[R](cls: type[R], r: _Reader, key: str | None = None) -> R:
     """A record from its JSON object, field by field from its type hints; `key` is the object's key in its
     parent mapping, for a field that holds it."""
-    hints = get_type_hints(cls, include_extras=True)
-    declared = {name for name, hint in hints.items() if not any(isinstance(m, Spread) for m in _unpack(hint)[1])}
+    fields = _fields(cls)
+    declared = {name for name, _, meta, _ in fields if not any(isinstance(m, Spread) for m in meta)}
     values: dict[str, Any] = {}
-    for name, hint in hints.items():
-        tp, meta, optional = _unpack(hint)
+    for name, tp, meta, optional in fields:
         spread = next((m for m in meta if isinstance(m, Spread)), None)
         if KEY in meta:
             values[name] = key
@@ -336,8 +347,7 @@ def _write_value(value: Any) -> Any:
 def write(record: Any) -> JSON:
     """A record's JSON object, field by field from its type hints: what `read` reads back."""
     out: JSON = {}
-    for name, hint in get_type_hints(type(record), include_extras=True).items():
-        _, meta, _ = _unpack(hint)
+    for name, _, meta, _ in _fields(type(record)):
         value = getattr(record, name)
         spread = next((m for m in meta if isinstance(m, Spread)), None)
         if KEY in meta or value is None:
