@@ -18,7 +18,7 @@ from cohort import evaluate as evaluation
 from cohort import evaluation_html
 from cohort.csvio import read_csv
 from model.errors import ArtifactError, CsvError, UnknownOptionError
-from model.predictor import CaseOptions, Predictor
+from model.predictor import ANSWER, CaseOptions, Predictor
 from model.schema import (
     COUNTERFACTUAL_FEATURES_MAX,
     DEFAULT_ALPHA,
@@ -30,20 +30,8 @@ from model.schema import (
 )
 
 log = logging.getLogger("model")
-COLUMNS = (
-    "line",
-    "id",
-    "label",
-    "probability_malignant",
-    "confidence",
-    "operating_point",
-    "threshold",
-    "prediction_set",
-    "indeterminate",
-    "out_of_distribution",
-    "warnings",
-    "error",
-)
+# The CSV's columns: the row's line and id, every answer field declared for CSV (model.predictor.ANSWER), the error.
+COLUMNS = ("line", "id", *(field.name for field in ANSWER if field.in_csv), "error")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,11 +7,14 @@ the OpenAPI document is first asked for, never at init: building them costs a co
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from model.predictor import ANSWER, AnswerField
 from model.schema import DISCLAIMER
+
+Label = Literal["benign", "malignant"]
 
 
 class Violation(BaseModel):
@@ -78,23 +81,32 @@ class SimilarCasesOut(BaseModel):
     record_is_training_case: bool = Field(description="the record is itself a training row")
 
 
-class PredictionOut(BaseModel):
-    label: Literal["benign", "malignant"]
-    probability_malignant: float = Field(description="calibrated probability of malignancy")
-    confidence: float = Field(description="calibrated probability of the returned label")
-    log_odds: float
-    operating_point: str
-    threshold: float = Field(description="malignant when probability_malignant >= threshold")
-    alpha: float = Field(description="conformal miscoverage level of prediction_set")
-    prediction_set: list[Literal["benign", "malignant"]]
-    indeterminate: bool = Field(description="the conformal set does not hold exactly one label")
-    out_of_distribution: bool
-    ood_distance: float
-    ood_threshold: float
-    warnings: list[str]
-    explanation: ExplanationOut | None = None
-    counterfactual: CounterfactualOut | None = Field(None, description='on request ("counterfactual": true)')
-    similar_cases: SimilarCasesOut | None = Field(None, description='on request ("similar_cases": k)')
+def _answer_field(field: AnswerField) -> tuple[Any, Any]:
+    """A field of the answer (model.predictor.ANSWER) as a pydantic field: its type, and its description."""
+    kinds: dict[str, Any] = {
+        "label": Label,
+        "number": float,
+        "text": str,
+        "flag": bool,
+        "labels": list[Label],
+        "texts": list[str],
+        "ExplanationOut": ExplanationOut,
+        "CounterfactualOut": CounterfactualOut,
+        "SimilarCasesOut": SimilarCasesOut,
+    }
+    kind = kinds[field.kind]
+    if field.asked_by is None:
+        return kind, Field(description=field.description)
+    return kind | None, Field(None, description=f"{field.description}; on request ({field.asked_by}), else null")
+
+
+if TYPE_CHECKING:
+
+    class PredictionOut(BaseModel):
+        """One record's answer; at run time generated from model.predictor.ANSWER, one field per answer field."""
+
+else:
+    PredictionOut = create_model("PredictionOut", **{f.name: _answer_field(f) for f in ANSWER})
 
 
 class PredictResponse(PredictionOut):

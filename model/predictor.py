@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -155,26 +155,63 @@ class Prediction:
         return Explanation.of_row(b.x[self.i], b.contributions[self.i], b.base_value, self.log_odds)
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values, unrounded, so that any client can check an explanation."""
-        b, explanation = self.batch, self.explanation
-        return {
-            "label": self.label,
-            "probability_malignant": self.probability_malignant,
-            "confidence": self.confidence,
-            "log_odds": self.log_odds,
-            "operating_point": b.operating_point,
-            "threshold": b.threshold,
-            "alpha": b.alpha,
-            "prediction_set": self.prediction_set,
-            "indeterminate": self.indeterminate,
-            "out_of_distribution": self.out_of_distribution,
-            "ood_distance": self.ood_distance,
-            "ood_threshold": b.ood_threshold,
-            "warnings": self.warnings,
-            "explanation": None if explanation is None else explanation.as_dict(),
-            "counterfactual": None if b.counterfactuals is None else b.counterfactuals[self.i].as_dict(self.label),
-            "similar_cases": None if b.similar_cases is None else b.similar_cases[self.i].as_dict(),
-        }
+        """Plain JSON-ready values, unrounded, so that any client can check an explanation: one per field of
+        ANSWER, in its order."""
+        return {field.name: field.value(self) for field in ANSWER}
+
+
+class AnswerField(NamedTuple):
+    """One field of a record's answer, declared once: its value, and from it the answer's JSON
+    (Prediction.as_dict), its OpenAPI schema (handler.responses), the CLI's CSV columns and the
+    documentation's table."""
+
+    name: str
+    kind: str  # its JSON value: "label", "number", "text", "flag", "labels", "texts", or a documented object
+    description: str
+    value: Callable[[Prediction], Any]
+    asked_by: str | None = None  # the request option that adds it (null otherwise); None: always present
+    in_csv: bool = True  # a CSV column of `python -m model predict`
+
+
+def _explanation(p: Prediction) -> dict[str, Any] | None:
+    return None if (e := p.explanation) is None else e.as_dict()
+
+
+def _counterfactual(p: Prediction) -> dict[str, Any] | None:
+    return None if (c := p.batch.counterfactuals) is None else c[p.i].as_dict(p.label)
+
+
+def _similar_cases(p: Prediction) -> dict[str, Any] | None:
+    return None if (s := p.batch.similar_cases) is None else s[p.i].as_dict()
+
+
+F = AnswerField
+ANSWER: tuple[AnswerField, ...] = (
+    F("label", "label", "benign or malignant, at the operating point", lambda p: p.label),
+    F("probability_malignant", "number", "calibrated probability of malignancy", lambda p: p.probability_malignant),
+    F("confidence", "number", "calibrated probability of the returned label", lambda p: p.confidence),
+    F("log_odds", "number", "calibrated log-odds of malignancy", lambda p: p.log_odds, in_csv=False),
+    F("operating_point", "text", "whose threshold decided the label", lambda p: p.batch.operating_point),
+    F("threshold", "number", "malignant when probability_malignant >= threshold", lambda p: p.batch.threshold),
+    F("alpha", "number", "conformal miscoverage level of prediction_set", lambda p: p.batch.alpha, in_csv=False),
+    F("prediction_set", "labels", "the conformal prediction set at alpha", lambda p: p.prediction_set),
+    F("indeterminate", "flag", "the conformal set does not hold exactly one label", lambda p: p.indeterminate),
+    F("out_of_distribution", "flag", "outside what the model was trained on", lambda p: p.out_of_distribution),
+    F("ood_distance", "number", "Mahalanobis distance behind that flag", lambda p: p.ood_distance, in_csv=False),
+    F("ood_threshold", "number", "the distance flagged beyond", lambda p: p.batch.ood_threshold, in_csv=False),
+    F("warnings", "texts", "plain-language warnings of the soft rules, at most ten", lambda p: p.warnings),
+    # Objects: the CLI writes them as columns of their own (cohort.cli)
+    F("explanation", "ExplanationOut", "exact Shapley values in log-odds", _explanation, "explain", False),
+    F(
+        "counterfactual",
+        "CounterfactualOut",
+        "the nearest change across the threshold",
+        _counterfactual,
+        "counterfactual",
+        False,
+    ),
+    F("similar_cases", "SimilarCasesOut", "the nearest training cases", _similar_cases, "similar_cases", False),
+)
 
 
 class CaseOptions(NamedTuple):

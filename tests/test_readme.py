@@ -118,3 +118,10 @@ def test_the_rule_table_is_the_rules_declared() -> None:
 
     rows = re.findall(r"^\| `([a-z_]+)` \| (hard|soft): ", DOCS, flags=re.MULTILINE)
     assert rows == [(rule.name, "hard" if rule.hard else "soft") for rule in RULES]
+
+
+def test_the_answer_table_is_the_answer_declared() -> None:
+    from model.predictor import ANSWER
+
+    rows = re.findall(r"^\| `([a-z_]+)` \| (always|with `[a-z_]+`, else null) \|", DOCS, flags=re.MULTILINE)
+    assert rows == [(f.name, "always" if f.asked_by is None else f"with `{f.asked_by}`, else null") for f in ANSWER]
