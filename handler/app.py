@@ -7,12 +7,10 @@ from functools import cache, partial
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from starlette.routing import compile_path
 
 from handler import exceptions, kserve, routes
 from handler.deps import AppState
 from handler.kserve import codec
-from handler.lazy_routes import LazyRoutes
 from handler.limits import (
     LARGEST_BATCH,
     MAX_ANSWER_BYTES,
@@ -52,12 +50,10 @@ def app_state(settings: Settings, predictor: Predictor) -> AppState:
 def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     """The app for these settings and this model; SettingsError if they cannot work together."""
     check_batch_limit(settings, predictor)
-    protocols = LazyRoutes(tuple(prefix for prefix, _ in kserve.TABLES), kserve.routes)
     app = ClassifierAPI(
         manifest=predictor.manifest,
         max_batch_size=settings.max_batch_size,
         extra_models=(kserve.v2.InferenceRequest,),
-        lazy=protocols,
         protocols=(ErrorDocs(codec.is_kserve, codec.ERROR_STATUSES, "ErrorOut"),),
         title="WDBC breast-tumour classifier",
         version=predictor.version,
@@ -75,20 +71,12 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     exceptions.install(app)
     # The routers' routes go onto the app as they were built: FastAPI 0.165 builds an included router's
     # routes a second time on their first request (about 0.3 ms each, on the cold path), and ours take
-    # nothing from inclusion (no prefix, dependency or response added there). The KServe protocols' routes
-    # are built on their first request (handler.lazy_routes).
-    app.router.routes.extend(routes.router.routes)
-    app.router.routes.append(protocols)
+    # nothing from inclusion (no prefix, dependency or response added there).
+    app.router.routes.extend([*routes.router.routes, *kserve.routes()])
     json_routes = [
         route.path_regex
-        for route in routes.router.routes
+        for route in app.router.routes
         if isinstance(route, APIRoute) and "POST" in (route.methods or ())
-    ]
-    json_routes += [
-        compile_path(prefix + path)[0]
-        for prefix, table in kserve.TABLES
-        for method, path, *_ in table
-        if method == "POST"
     ]
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes, json_routes=json_routes)
     app.add_middleware(JsonHeaders)

@@ -17,7 +17,6 @@ from fastapi.openapi.models import OpenAPI, Operation
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
-from handler.lazy_routes import LazyRoutes
 from model.manifest import Manifest
 from model.rules import CROSS_FIELD_RULES
 from model.schema import N_FEATURES
@@ -254,19 +253,16 @@ class ClassifierAPI(FastAPI):
         max_batch_size: int,
         extra_models: Sequence[type[BaseModel]] = (),
         protocols: Sequence[ErrorDocs] = (),
-        lazy: LazyRoutes | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._manifest, self._max_batch_size, self._extra_models = manifest, max_batch_size, extra_models
-        self._protocols, self._lazy = protocols, lazy
+        self._protocols = protocols
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
             from handler import responses  # documentation only: never built at init
 
-            if self._lazy is not None:  # the document describes every route
-                self._lazy.splice(self.router)
             schema = super().openapi()
             add_errors(schema, self._protocols)
             add_models(schema, responses.DOCUMENTED)

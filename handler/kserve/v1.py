@@ -187,7 +187,7 @@ ROUTES: tuple[tuple[str, str, Any, str, str, dict[str, Any]], ...] = (
 
 
 def routes() -> APIRouter:
-    """The V1 routes, built on the first request under /v1 (handler.lazy_routes), not at init."""
+    """The V1 routes."""
     router = APIRouter(route_class=StrictJSONRoute, prefix=V1_PREFIX, tags=["KServe V1 protocol"])
     for method, path, endpoint, name, summary, documentation in ROUTES:
         router.add_api_route(path, endpoint, methods=[method], name=name, summary=summary, **documentation)
