@@ -10,7 +10,7 @@ the pre-traffic hook, deployed without numpy, reads the golden examples through 
 
 import types
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
 
 from model.errors import ManifestError
 
@@ -270,15 +270,32 @@ def _unpack(hint: Any) -> tuple[Any, tuple[Any, ...], bool]:
     return hint, meta, False
 
 
-Field = tuple[str, Any, tuple[Any, ...], bool]
-_FIELDS: dict[type, tuple[Field, ...]] = {}
+class _Field(NamedTuple):
+    """How one field of a record is read and written, worked out from its type hint once."""
+
+    name: str
+    tp: Any
+    within: Within | None
+    spread: Spread | None
+    is_key: bool
+    optional: bool
 
 
-def _fields(cls: type) -> tuple[Field, ...]:
-    """(name, type, annotations, None allowed) of each field of a record, read from its hints once."""
+_FIELDS: dict[type, tuple[tuple[_Field, ...], frozenset[str]]] = {}
+
+
+def _fields(cls: type) -> tuple[tuple[_Field, ...], frozenset[str]]:
+    """A record's fields, and the names its JSON object holds as keys of their own (not spread)."""
     if cls not in _FIELDS:
-        hints = get_type_hints(cls, include_extras=True)
-        _FIELDS[cls] = tuple((name, *_unpack(hint)) for name, hint in hints.items())
+        fields = []
+        # The module's annotations are objects, not strings: the class's own hold them as written.
+        for name, hint in cls.__annotations__.items():
+            tp, meta, optional = _unpack(hint)
+            within = next((m for m in meta if isinstance(m, Within)), None)
+            spread = next((m for m in meta if isinstance(m, Spread)), None)
+            fields.append(_Field(name, tp, within, spread, KEY in meta, optional))
+        declared = frozenset(f.name for f in fields if f.spread is None)
+        _FIELDS[cls] = (tuple(fields), declared)
     return _FIELDS[cls]
 
 
@@ -286,17 +303,17 @@ def _is_record(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields")
 
 
-def _read_value(tp: Any, meta: tuple[Any, ...], r: _Reader, key: str) -> Any:
-    origin, args = get_origin(tp), get_args(tp)
+def _read_value(f: _Field, r: _Reader) -> Any:
+    tp, key = f.tp, f.name
     if tp is str:
         return r.text(key)
     if tp is int:
         return r.integer(key)
     if tp is float:
-        within = next((m for m in meta if isinstance(m, Within)), None)
-        return r.number(key) if within is None else r.within(key, within)
+        return r.number(key) if f.within is None else r.within(key, f.within)
     if _is_record(tp):
         return read(tp, r.obj(key))
+    origin, args = get_origin(tp), get_args(tp)
     if origin is tuple:
         return r.strings(key) if args[0] is str else tuple(read(args[0], item) for item in r.items(key))
     if origin is Mapping:
@@ -314,23 +331,20 @@ def _read_value(tp: Any, meta: tuple[Any, ...], r: _Reader, key: str) -> Any:
 def read[R](cls: type[R], r: _Reader, key: str | None = None) -> R:
     """A record from its JSON object, field by field from its type hints; `key` is the object's key in its
     parent mapping, for a field that holds it."""
-    fields = _fields(cls)
-    declared = {name for name, _, meta, _ in fields if not any(isinstance(m, Spread) for m in meta)}
+    fields, declared = _fields(cls)
     values: dict[str, Any] = {}
-    for name, tp, meta, optional in fields:
-        spread = next((m for m in meta if isinstance(m, Spread)), None)
-        if KEY in meta:
-            values[name] = key
-        elif spread is not None:
-            values[name] = {
-                k.removeprefix(spread.prefix): r.summary(k)
-                for k in r.doc
-                if k.startswith(spread.prefix) and k not in declared
+    for f in fields:
+        if f.is_key:
+            values[f.name] = key
+        elif f.spread is not None:
+            prefix = f.spread.prefix
+            values[f.name] = {
+                k.removeprefix(prefix): r.summary(k) for k in r.doc if k.startswith(prefix) and k not in declared
             }
-        elif optional and name not in r.doc:
-            values[name] = None
+        elif f.optional and f.name not in r.doc:
+            values[f.name] = None
         else:
-            values[name] = _read_value(tp, meta, r, name)
+            values[f.name] = _read_value(f, r)
     return cls(**values)
 
 
@@ -347,15 +361,14 @@ def _write_value(value: Any) -> Any:
 def write(record: Any) -> JSON:
     """A record's JSON object, field by field from its type hints: what `read` reads back."""
     out: JSON = {}
-    for name, _, meta, _ in _fields(type(record)):
-        value = getattr(record, name)
-        spread = next((m for m in meta if isinstance(m, Spread)), None)
-        if KEY in meta or value is None:
+    for f in _fields(type(record))[0]:
+        value = getattr(record, f.name)
+        if f.is_key or value is None:
             continue
-        if spread is not None:
-            out.update({f"{spread.prefix}{k}": _write_value(v) for k, v in value.items()})
+        if f.spread is not None:
+            out.update({f"{f.spread.prefix}{k}": _write_value(v) for k, v in value.items()})
         else:
-            out[name] = _write_value(value)
+            out[f.name] = _write_value(value)
     return out
 
 
