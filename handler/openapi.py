@@ -150,7 +150,7 @@ SIGV4 = {
 CROSS_FIELD_EXTENSION = "x-cross-field-rules"
 
 
-def for_tools(schema: dict[str, Any], state: AppState, contact_url: str | None) -> None:
+def for_tools(schema: dict[str, Any], state: AppState) -> None:
     """What generic tools need and the schema cannot say, in place: path parameters' valid values, links
     from the model's metadata to every operation taking its name and version, examples of each request
     body and answer (handler.examples), the cross-field rules, the security of the deployment, the licence."""
@@ -204,8 +204,8 @@ def for_tools(schema: dict[str, Any], state: AppState, contact_url: str | None) 
             f" Must be >= {rule.at_least} (rule {rule.rule}: {rule.reason}; see {CROSS_FIELD_EXTENSION})."
         )
     schema["info"]["license"] = LICENSE
-    if contact_url:
-        schema["info"]["contact"] = {"name": "report a problem", "url": contact_url}
+    if state.settings.contact_url:
+        schema["info"]["contact"] = {"name": "report a problem", "url": state.settings.contact_url}
     if security:
         schema.setdefault("components", {})["securitySchemes"] = {"sigv4": SIGV4}
 
@@ -218,7 +218,6 @@ def _protocol_schemas(components: dict[str, Any], state: AppState) -> None:
     limit = state.settings.max_batch_size
     number = {"type": "number", "minimum": 0}
     row = {"type": "array", "items": number, "minItems": N_FEATURES, "maxItems": N_FEATURES}
-    rows = {"type": "integer", "minimum": 1, "maximum": limit}
     options = components["PredictRequest"]["properties"]
     v1_options: dict[str, Any] = {"type": "object", "properties": {k: options[k] for k in ("operating_point", "alpha")}}
     content_type = {
@@ -228,9 +227,8 @@ def _protocol_schemas(components: dict[str, Any], state: AppState) -> None:
     v2_options = {"type": "object", "properties": {**v1_options["properties"], "content_type": content_type}}
     tensor = components["TensorIn"]["properties"]
     tensor["datatype"]["enum"] = sorted(v2.NUMERIC)
-    tensor["shape"].update(
-        items=rows | {"maximum": max(limit, N_FEATURES)}, minItems=1, maxItems=2, description="[n, 30]; [n] for pd"
-    )
+    dimension = {"type": "integer", "minimum": 1, "maximum": max(limit, N_FEATURES)}
+    tensor["shape"].update(items=dimension, minItems=1, maxItems=2, description="[n, 30]; [n] for pd")
     tensor["data"]["items"] = {"anyOf": [number, row]}
     request = components["InferenceRequest"]["properties"]
     request["parameters"] = {"anyOf": [v2_options, {"type": "null"}]}
@@ -274,7 +272,6 @@ class ClassifierAPI(FastAPI):
                 document = model.model_json_schema(ref_template=REF)
                 components.update(document.pop("$defs", {}))
                 components[model.__name__] = document
-            state: AppState = self.state.app_state
-            for_tools(schema, state, state.settings.contact_url)
+            for_tools(schema, self.state.app_state)
             self.openapi_schema = schema
         return self.openapi_schema

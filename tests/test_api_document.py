@@ -7,6 +7,7 @@ import glob
 import json
 import re
 import subprocess
+import sys
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -168,7 +169,7 @@ def test_a_strangers_schemathesis_run_reaches_everything_and_fails_only_on_the_l
         document = json.loads(response.read())
     listed = {r["rule"] for r in document[CROSS_FIELD_EXTENSION]["rules"]}
     assert listed == LISTED_RULES
-    st = str(Path(ROOT / ".venv" / "bin" / "st"))
+    st = str(Path(sys.executable).with_name("st"))
     command = [st, "run", f"{served}/openapi.json", "--checks", "all", "--mode", "all", "--max-examples", "60"]
     command += ["--seed", "20261202", "--report", "junit", "--report-dir", str(tmp_path / "junit")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=540, check=False, cwd=tmp_path)
