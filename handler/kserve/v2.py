@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -35,23 +35,51 @@ from handler.kserve.codec import (
 )
 from handler.limits import MAX_ECHO_CHARS
 from handler.openapi import documented, success
-from model.predictor import LABELS, Predictions
+from model.predictor import ANSWER, LABELS, Predictions
 from model.schema import DISCLAIMER, FEATURE_NAMES, N_FEATURES
 
 SERVER_NAME = "wdbc-classifier"
 NUMERIC = frozenset({"FP64", "FP32", "FP16", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"})
 DEFAULT_OUTPUTS = ("predict", "predict_proba")
-# name -> (datatype, shape after n, what it holds)
-OUTPUTS: dict[str, tuple[str, tuple[int, ...], str]] = {
-    "predict": ("INT64", (), "1 = malignant, 0 = benign, at the operating point"),
-    "predict_proba": ("FP64", (2,), "calibrated probabilities of benign, then malignant"),
-    "label": ("BYTES", (), "benign or malignant, at the operating point"),
-    "prediction_set": ("BOOL", (2,), "conformal set at alpha: benign in it, malignant in it"),
-    "indeterminate": ("BOOL", (), "the conformal set does not hold exactly one label"),
-    "out_of_distribution": ("BOOL", (), "the row lies outside what the model was trained on"),
-    "ood_distance": ("FP64", (), "Mahalanobis distance behind out_of_distribution"),
-    "shap_values": ("FP64", (N_FEATURES,), "exact Shapley values in calibrated log-odds, schema order"),
-    "shap_base_value": ("FP64", (), "base value: base + sum(shap_values) = log-odds"),
+
+
+class Output(NamedTuple):
+    """One output tensor, declared once: its metadata, the OpenAPI enum and its data come from here."""
+
+    datatype: str
+    shape: tuple[int, ...]  # after n
+    description: str
+    column: Callable[[Predictions], Any]  # its values, one row per record
+
+    def metadata(self) -> dict[str, Any]:
+        return {"datatype": self.datatype, "shape": [-1, *self.shape], "parameters": {"description": self.description}}
+
+
+# An output that is also a field of the JSON answer carries that field's description (model.predictor.ANSWER).
+_ANSWERS = {field.name: field.description for field in ANSWER}
+OUTPUTS: dict[str, Output] = {
+    "predict": Output(
+        "INT64", (), "1 = malignant, 0 = benign, at the operating point", lambda p: p.malignant.astype(np.int64)
+    ),
+    "predict_proba": Output(
+        "FP64",
+        (2,),
+        "calibrated probabilities of benign, then malignant",
+        lambda p: np.stack([1.0 - p.probability, p.probability], axis=1),
+    ),
+    "label": Output("BYTES", (), _ANSWERS["label"], lambda p: np.array(LABELS)[p.malignant.astype(np.intp)]),
+    "prediction_set": Output(
+        "BOOL", (2,), f"{_ANSWERS['prediction_set']}: benign in it, malignant in it", lambda p: p.in_set
+    ),
+    "indeterminate": Output("BOOL", (), _ANSWERS["indeterminate"], lambda p: p.indeterminate),
+    "out_of_distribution": Output("BOOL", (), _ANSWERS["out_of_distribution"], lambda p: p.out_of_distribution),
+    "ood_distance": Output("FP64", (), "Mahalanobis distance behind out_of_distribution", lambda p: p.ood_distance),
+    "shap_values": Output(
+        "FP64", (N_FEATURES,), "exact Shapley values in calibrated log-odds, schema order", lambda p: p.contributions
+    ),
+    "shap_base_value": Output(
+        "FP64", (), "base value: base + sum(shap_values) = log-odds", lambda p: np.full(len(p), p.base_value)
+    ),
 }
 EXTENSIONS = tuple(name for name in OUTPUTS if name not in DEFAULT_OUTPUTS)
 # The rules between fields of an inference request that JSON Schema cannot state; each error naming one
@@ -191,23 +219,6 @@ def _wanted(request: InferenceRequest) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _output(p: Predictions, name: str) -> list[Any]:
-    """One output's data, row-major, read from the batch's arrays."""
-    columns: dict[str, Callable[[], Any]] = {
-        "predict": lambda: p.malignant.astype(np.int64),
-        "predict_proba": lambda: np.stack([1.0 - p.probability, p.probability], axis=1),
-        "label": lambda: np.array(LABELS)[p.malignant.astype(np.intp)],
-        "prediction_set": lambda: p.in_set,
-        "indeterminate": lambda: p.indeterminate,
-        "out_of_distribution": lambda: p.out_of_distribution,
-        "ood_distance": lambda: p.ood_distance,
-        "shap_values": lambda: p.contributions,
-        "shap_base_value": lambda: np.full(len(p), p.base_value),
-    }
-    data: list[Any] = np.ravel(columns[name]()).tolist()
-    return data
-
-
 def _check_body_names(body: InferenceRequest, name: str, version: str) -> None:
     """The model name and version a client put in the body (KServe's SDK does) must be the path's."""
     for key, given, expected in (("model_name", body.model_name, name), ("model_version", body.model_version, version)):
@@ -268,10 +279,7 @@ def metadata(state: AppState) -> dict[str, Any]:
                 "parameters": {"content_type": "np", "feature_order": list(FEATURE_NAMES)},
             }
         ],
-        "outputs": [
-            {"name": name, "datatype": datatype, "shape": [-1, *shape], "parameters": {"description": text}}
-            for name, (datatype, shape, text) in OUTPUTS.items()
-        ],
+        "outputs": [{"name": name, **out.metadata()} for name, out in OUTPUTS.items()],
         "parameters": {
             "disclaimer": DISCLAIMER,
             "labels": {"0": LABELS[0], "1": LABELS[1]},
@@ -303,6 +311,12 @@ async def _infer(request: Request) -> JSONResponse:
     return JSONResponse(infer_answer(state, body, partial(protocol_predictions, state)))
 
 
+def _tensor(name: str, output: Output, predictions: Predictions) -> dict[str, Any]:
+    """One output of an inference response, its data row-major."""
+    data: list[Any] = np.ravel(output.column(predictions)).tolist()
+    return {"name": name, "datatype": output.datatype, "shape": [len(predictions), *output.shape], "data": data}
+
+
 def infer_answer(state: AppState, body: InferenceRequest, predict: Predict) -> dict[str, Any]:
     """The inference response to a parsed request whose model was checked; ProtocolError when it cannot be one."""
     x, prefix = _rows(body, state.settings.max_batch_size)
@@ -310,11 +324,7 @@ def infer_answer(state: AppState, body: InferenceRequest, predict: Predict) -> d
     wanted = _wanted(body)
     explain = "shap_values" in wanted or "shap_base_value" in wanted
     predictions = predict(x, Asked(point, alpha, explain), prefix)
-    n = len(predictions)
-    outputs = [
-        {"name": o, "datatype": OUTPUTS[o][0], "shape": [n, *OUTPUTS[o][1]], "data": _output(predictions, o)}
-        for o in wanted
-    ]
+    outputs = [_tensor(name, OUTPUTS[name], predictions) for name in wanted]
     answer: dict[str, Any] = {
         "model_name": state.settings.model_name,
         "model_version": state.predictor.version,
