@@ -7,6 +7,10 @@ without labels, against the accuracy realised.
 The scanner difference multiplies every texture and smoothness feature (mean, se, worst) by 1.2, as a
 scanner with another resolution or stain would. Training uses a profile (default: the default one) on
 two thirds of the embedded rows (stratified, seeded); the held-out third is the "other site".
+
+The audit drill: the held-out third with two group columns, `scanner` (a seeded half of the rows
+through the new scanner, shifted as above) and `clinic` (a seeded random split, which should show
+nothing), audited as `python -m model evaluate --group scanner --group clinic` would.
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ import argparse
 import csv
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from cohort import audit
 from cohort.evaluate import evaluate
 from infra.paths import ROOT
 from model.drift import DriftWindow, Results
@@ -99,9 +105,10 @@ def drill(work: Path, resamples: int, profile: str = "default", seed: int = 0) -
     work.mkdir(parents=True, exist_ok=True)
     x_train, y_train, x_held, y_held = split(seed)
     predictor = Predictor.load(train(work, x_train, y_train, profile))
+    asked = audit.Asked(resamples=resamples, seed=seed)
     reports = {
-        "held_out": evaluate(predictor, x_held, y_held, resamples=resamples, seed=seed),
-        "shifted": evaluate(predictor, shifted(x_held), y_held, resamples=resamples, seed=seed),
+        "held_out": evaluate(predictor, x_held, y_held, asked),
+        "shifted": evaluate(predictor, shifted(x_held), y_held, asked),
     }
     x_low, y_low = low_prevalence(x_held, y_held)
     estimates = {
@@ -109,7 +116,69 @@ def drill(work: Path, resamples: int, profile: str = "default", seed: int = 0) -
         "low_prevalence": windows(predictor, x_low, y_low, seed),
         "shifted": windows(predictor, shifted(x_held), y_held, seed),
     }
-    return {"model_version": predictor.version, "reports": reports, "estimates": estimates}
+    for report in reports.values():
+        del report["audit"]  # the audit drill below shows the audit
+    return {
+        "model_version": predictor.version,
+        "reports": reports,
+        "estimates": estimates,
+        "audit": audit_drill(predictor, x_held, y_held, resamples, seed),
+    }
+
+
+AUDIT_FIGURES = ("auc", "calibration_intercept", "specificity", "sensitivity", "coverage", "estimated_accuracy")
+
+
+def audit_drill(predictor: Predictor, x: np.ndarray, y: np.ndarray, resamples: int, seed: int) -> dict[str, Any]:
+    """The held-out rows, half through the new scanner, and a random clinic split: the audit's figures."""
+    rng = np.random.default_rng(seed)
+    new = rng.random(len(y)) < 0.5
+    columns = {
+        "scanner": ["new" if n else "old" for n in new],
+        "clinic": [str(c) for c in rng.choice(["north", "south"], len(y))],
+    }
+    cohort = np.where(new[:, None], shifted(x), x)
+    started = time.perf_counter()
+    result = audit.audit(predictor, cohort, y, audit.Asked(columns, {"scanner": "old"}, resamples, seed))
+    seconds = time.perf_counter() - started
+    shown = [r for r in result["table"] if r["column"] in ("scanner", "clinic") and r["figure"] in AUDIT_FIGURES]
+    return {
+        "seconds": seconds,
+        "resamples": resamples,
+        "groups": len(result["groups"]),
+        "flags_by_column": {
+            c: sum(r["flag"] for r in result["table"] if r["column"] == c) for c in [*columns, "scanner & clinic"]
+        },
+        "rows": shown,
+    }
+
+
+def _cell(value: float | None, low: float | None = None, high: float | None = None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.3f}" if low is None or high is None else f"{value:.3f} ({low:.3f} to {high:.3f})"
+
+
+def audit_table(drill: dict[str, Any]) -> str:
+    """The audit drill's figures for the two group columns, and its flags."""
+    lines = [
+        "| column | group | n | figure | estimate (95% interval) | difference to reference | flag |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in drill["rows"]:
+        estimate = _cell(r["estimate"], r["low"], r["high"])
+        difference = _cell(r["difference"], r["difference_low"], r["difference_high"])
+        flag = "**flagged**" if r["flag"] else ""
+        lines.append(
+            f"| {r['column']} | {r['group']} | {r['n']} | {r['figure']} | {estimate} | {difference} | {flag} |"
+        )
+    flags = ", ".join(f"{c}: {n}" for c, n in drill["flags_by_column"].items())
+    lines += [
+        "",
+        f"Flags by column (every figure): {flags}. {drill['groups']} groups (the strata included), "
+        f"{drill['resamples']} resamples: {drill['seconds']:.1f} s.",
+    ]
+    return "\n".join(lines)
 
 
 FIGURES = ("auc", "calibration_intercept", "calibration_slope", "brier", "ood_share", "balanced.sensitivity")

@@ -1,6 +1,7 @@
 """`python -m model predict FILE.csv --model DIR`: score a CSV with an artifact, numpy only.
 
-`python -m model evaluate COHORT.csv --model DIR`: judge the artifact on a labelled cohort (cohort.evaluate).
+`python -m model evaluate COHORT.csv --model DIR [--group COLUMN ...]`: judge the artifact on a labelled cohort,
+overall (cohort.evaluate) and by group (cohort.audit).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cohort import audit, evaluation_html
 from cohort import evaluate as evaluation
-from cohort import evaluation_html
 from cohort.csvio import read_csv
 from model.errors import ArtifactError, CsvError, UnknownOptionError
 from model.predictor import ANSWER, CaseOptions, Predictor
@@ -75,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"add each row's K nearest training cases (1 to {SIMILAR_CASES_MAX}; in CSV, how many agree with "
         "the label)",
     )
+    _add_evaluate(sub)
+    return parser
+
+
+def _add_evaluate(sub: Any) -> None:
     evaluate = sub.add_parser(
         "evaluate",
         help="judge the model on a labelled cohort from another site",
@@ -84,27 +90,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("file", type=Path, help="labelled CSV of the cohort")
     evaluate.add_argument("--model", type=Path, default=Path("artifacts/model"), help="artifact directory")
-    evaluate.add_argument("--format", choices=("json", "html"), default="json", help="output format")
+    evaluate.add_argument(
+        "--format",
+        choices=("json", "csv", "html"),
+        default="json",
+        help="json: every figure; csv: the subgroup audit's long table; html: a page with plots (default: json)",
+    )
+    evaluate.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help=f"audit every figure by this column's values (a site, a scanner, an age band; up to "
+        f"{audit.MAX_GROUP_COLUMNS} columns, each intersection of two audited too); the training quartiles of "
+        f"{', '.join(audit.STRATA_FEATURES)} are audited always",
+    )
+    evaluate.add_argument(
+        "--reference",
+        action="append",
+        default=[],
+        type=_reference,
+        metavar="COLUMN=VALUE",
+        help="the group each other group of COLUMN is compared with (default: the largest that shows figures)",
+    )
     evaluate.add_argument("--output", type=Path, default=None, help="output file (default: standard output)")
     evaluate.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default: %(default)s)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: %(default)s)")
-    return parser
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Exit 0 when every row was judged, 1 when some rows were refused, 2 when the cohort cannot be judged."""
     predictor = Predictor.load(args.model)
-    table = read_csv(args.file, require_labels=True)
+    if len(args.group) > audit.MAX_GROUP_COLUMNS or len(set(args.group)) < len(args.group):
+        log.error("--group: at most %d distinct columns, got %s", audit.MAX_GROUP_COLUMNS, args.group)
+        return 2
+    table = read_csv(args.file, require_labels=True, groups=args.group)
     for line, message in table.row_errors:
         log.warning("%s: line %s: %s", args.file, line, message)
     if table.y is None or len(table.x) == 0 or len(set(table.y.tolist())) < 2:
         log.error("%s: a cohort needs rows of both labels to be judged", args.file)
         return 2
-    report = evaluation.evaluate(predictor, table.x, table.y, resamples=args.bootstrap, seed=args.seed)
+    asked = audit.Asked(table.groups, dict(args.reference), args.bootstrap, args.seed)
+    report = evaluation.evaluate(predictor, table.x, table.y, asked)
     report["cohort"] = {"file": args.file.name, "sha256": evaluation.fingerprint(table.x, table.y)}
     report["rows_refused"] = [{"line": line, "error": message} for line, message in table.row_errors]
     if args.format == "json":
         text = json.dumps(report, indent=2) + "\n"
+    elif args.format == "csv":
+        text = _audit_csv(report["audit"]["table"])
     else:
         text = evaluation_html.render(report, args.file.name, report["cohort"]["sha256"])
     if args.output is None:
@@ -112,6 +145,22 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         args.output.write_text(text)
     return 1 if table.row_errors else 0
+
+
+def _reference(text: str) -> tuple[str, str]:
+    column, equals, value = text.partition("=")
+    if not equals or not column:
+        raise argparse.ArgumentTypeError(f"expected COLUMN=VALUE, got {text!r}")
+    return column, value
+
+
+def _audit_csv(rows: list[dict[str, Any]]) -> str:
+    """The audit's long table, one row per group and figure, in audit.COLUMNS order."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=audit.COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+    return buffer.getvalue()
 
 
 def score(args: argparse.Namespace) -> tuple[list[dict[str, Any]], int, str]:

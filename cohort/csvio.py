@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ class CsvTable:
     ids: list[str]
     lines: list[int]  # line number in the file of each good row
     row_errors: list[tuple[int, str]] = field(default_factory=list)
+    groups: dict[str, list[str]] = field(default_factory=dict)  # each asked group column's cell of each good row
 
 
 @dataclass(frozen=True)
@@ -41,17 +43,38 @@ class _Layout:
     id_col: int | None
     label_col: int | None
     blank: list[int]  # unnamed columns, which must stay empty
+    groups: dict[str, int]  # group column -> its position
 
 
-def _header_map(header: list[str], path: str) -> _Layout:
+def _group_columns(header: list[str], groups: Sequence[str], path: str) -> dict[str, int]:
+    """Where each asked group column is; a group cannot be a feature, the id or the label."""
+    names = [raw.strip() for raw in header]
+    out: dict[str, int] = {}
+    for group in groups:
+        if canonical_name(group) is not None or group.lower() in ID_COLUMNS + LABEL_COLUMNS:
+            raise CsvError(
+                f"--group {group!r}: a feature, id or label column is not a group; the features' own strata are "
+                "audited always (training quartiles)"
+            )
+        if group not in names:
+            shown = [n for n in names if canonical_name(n) is None][:MAX_SHOWN]
+            raise CsvError(f"{path}: line 1: no column {group!r} for --group; the columns beside the features: {shown}")
+        out[group] = names.index(group)
+    return out
+
+
+def _header_map(header: list[str], path: str, groups: Sequence[str] = ()) -> _Layout:
     features: dict[int, str] = {}
     id_col = label_col = None
     blank: list[int] = []
     unknown: list[str] = []
+    group_at = _group_columns(header, groups, path)
     for i, raw in enumerate(header):
         name = raw.strip()
         low = name.lower()
         canonical = canonical_name(name)
+        if i in group_at.values():
+            continue
         if canonical is not None:
             if canonical in features.values():
                 raise CsvError(f"{path}: line 1: column {name!r} repeats feature {canonical!r}")
@@ -71,13 +94,13 @@ def _header_map(header: list[str], path: str) -> _Layout:
             got = N_FEATURES - len(missing)
             parts.append(f"expected {N_FEATURES} feature columns, got {got}; missing: {missing[:MAX_SHOWN]}")
         if unknown:
-            parts.append(f"unknown columns: {unknown[:MAX_SHOWN]}")
+            parts.append(f"unknown columns: {unknown[:MAX_SHOWN]} (evaluate audits by a column named with --group)")
         raise CsvError(
             f"{path}: line 1: " + "; ".join(parts) + ". Use canonical names (radius_mean), the "
             "Kaggle/UCI names (concave points_mean) or scikit-learn's (mean radius), plus optional "
             f"{ID_COLUMNS[0]!r} and {LABEL_COLUMNS[0]!r} columns"
         )
-    return _Layout(header, features, id_col, label_col, blank)
+    return _Layout(header, features, id_col, label_col, blank, group_at)
 
 
 def _label(cell: str, line: int, column: str) -> int:
@@ -126,8 +149,9 @@ def _parse_row(
     return row, label, row_id
 
 
-def parse_csv(text: str, path: str = "<input>", require_labels: bool = False) -> CsvTable:
-    """Parse CSV text. Structural problems raise CsvError; bad rows are listed in row_errors."""
+def parse_csv(text: str, path: str = "<input>", require_labels: bool = False, groups: Sequence[str] = ()) -> CsvTable:
+    """Parse CSV text. Structural problems raise CsvError; bad rows are listed in row_errors; the columns
+    named in `groups` are kept as text."""
     if not text.strip():
         raise CsvError(f"{path}: the file is empty; expected a header line and data rows")
     if "\x00" in text:
@@ -142,13 +166,14 @@ def parse_csv(text: str, path: str = "<input>", require_labels: bool = False) ->
             f"{path}: line 1 has {len(header)} comma-separated column(s), expected at least "
             f"{N_FEATURES} feature columns; is this a CSV file with a header line?"
         )
-    layout = _header_map(header, path)
+    layout = _header_map(header, path, groups)
     if require_labels and layout.label_col is None:
         raise CsvError(f"{path}: line 1: no label column; add {LABEL_COLUMNS[0]!r} with M/B or malignant/benign")
     xs: list[list[float]] = []
     ys: list[int] = []
     ids: list[str] = []
     lines: list[int] = []
+    cells_of: dict[str, list[str]] = {name: [] for name in layout.groups}
     errors: list[tuple[int, str]] = []
     seen_ids: dict[str, int] = {}
     for line, cells in enumerate(rows[1:], start=2):
@@ -164,6 +189,8 @@ def parse_csv(text: str, path: str = "<input>", require_labels: bool = False) ->
             ys.append(label)
         ids.append(row_id)
         lines.append(line)
+        for name, i in layout.groups.items():
+            cells_of[name].append(cells[i].strip())
     if not xs and not errors:
         raise CsvError(f"{path}: a header but no data rows")
     return CsvTable(
@@ -172,14 +199,15 @@ def parse_csv(text: str, path: str = "<input>", require_labels: bool = False) ->
         ids=ids,
         lines=lines,
         row_errors=errors,
+        groups=cells_of,
     )
 
 
-def read_csv(path: str | Path, require_labels: bool = False) -> CsvTable:
+def read_csv(path: str | Path, require_labels: bool = False, groups: Sequence[str] = ()) -> CsvTable:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError as err:
         raise CsvError(f"{path}: no such file") from err
     except UnicodeDecodeError as err:
         raise CsvError(f"{path}: not a UTF-8 text file, so not CSV ({err.reason} at byte {err.start})") from err
-    return parse_csv(text, str(path), require_labels)
+    return parse_csv(text, str(path), require_labels, groups)

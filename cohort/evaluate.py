@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from cohort.audit import Asked, audit
 from model.arrays import FloatArray, IntArray, sigmoid
 from model.drift import psi_of
 from model.predictor import Predictor
@@ -27,6 +28,7 @@ Z = 1.959963984540054  # the normal quantile of a two-sided 95% interval
 NET_BENEFIT_THRESHOLDS = tuple(round(0.01 * i, 2) for i in range(1, 51))
 PSI_MOVED = 0.25  # the usual line between "some shift" and "a shift that matters"
 CURVE_POINTS = 41
+EVERY_ROW = Asked()  # no group columns: the data's own strata only; the bootstrap's defaults
 HASH_HEX = 13  # 52 bits: exact in a float64, so the hashes travel in model.npz
 
 
@@ -256,11 +258,15 @@ def _verdicts(report: dict[str, Any], cv: dict[str, dict[str, Any]]) -> dict[str
     return {name: verdict(name, value, interval, cv[name]) for name, (value, interval) in figures.items()}
 
 
-def evaluate(predictor: Predictor, x: FloatArray, y: IntArray, resamples: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """Every figure of the cohort report, on the rows that were not in the training data when any are not."""
+def evaluate(predictor: Predictor, x: FloatArray, y: IntArray, asked: Asked = EVERY_ROW) -> dict[str, Any]:
+    """Every figure of the cohort report, overall and by group (cohort.audit), on the rows that were not in
+    the training data when any are not."""
     seen = np.isin(row_hashes(x), predictor.artifact.arrays["row_hashes"])
     external = ~seen if (~seen).any() else np.ones(len(y), dtype=bool)
     x, y = x[external], y[external]
+    kept = np.flatnonzero(external)
+    columns = {name: [values[int(i)] for i in kept] for name, values in asked.columns.items()}
+    resamples, seed = asked.resamples, asked.seed
     predictions = predictor.predict(x)
     p, log_odds = predictions.probability, predictions.log_odds
     prevalence = float(y.mean())
@@ -296,6 +302,7 @@ def evaluate(predictor: Predictor, x: FloatArray, y: IntArray, resamples: int = 
     cv = _cv(predictor)
     report["expected"] = cv
     report["verdicts"] = _verdicts(report, cv)
+    report["audit"] = audit(predictor, x, y, asked._replace(columns=columns))
     return report
 
 

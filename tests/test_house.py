@@ -10,7 +10,7 @@ import pytest
 from benchmarks import tables
 from infra.paths import ROOT
 
-SHIPPED = ("model", "handler", "training", "infra", "local", "benchmarks")
+SHIPPED = ("model", "handler", "cohort", "training", "infra", "local", "benchmarks")
 LONGEST_FUNCTION = 60
 
 

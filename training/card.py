@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from cohort import audit
+from model.predictor import Predictor
 from model.schema import DISCLAIMER
 from training.report_inputs import Inputs, clinical_comparison, pct, robustness_rows
+
+STRATA_RESAMPLES = 500
+STRATA_FIGURES = ("auc", "sensitivity", "specificity", "calibration_intercept", "brier")
 
 INTENDED_USE = """## Intended use
 - Research and teaching: a reproducible, explainable reference model for the WDBC features.
@@ -13,7 +19,9 @@ INTENDED_USE = """## Intended use
   Inputs must be the 30 WDBC nuclear features computed as in the original study; anything else is out of distribution.
 
 ## Factors
-- The data hold no demographic attributes (age, ethnicity, breast density), so performance across groups is unknown.
+- The data hold no demographic attributes (age, ethnicity, breast density), so performance across such groups is
+  unknown here; a site audits its own groups with `python -m model evaluate COHORT.csv --group COLUMN`. The data's
+  own strata (tumour size, texture) are audited below.
 - One centre (University of Wisconsin Hospitals), one imaging and feature-extraction protocol, fine-needle aspirates
   digitised in the early 1990s. Other scanners, stains or software will shift the features."""
 
@@ -26,8 +34,9 @@ had not been used to fit or tune it. There is no external test set.
 labelled cohort from another site: AUC with a bootstrap interval, calibration-in-the-large and slope, Brier
 scores, sensitivity, specificity, PPV and NPV at each operating point with Wilson intervals, conformal coverage
 per class, input shift per feature, a decision curve, and the cohort rows that were training rows (counted
-apart). Each figure stands beside what nested cross-validation predicted, with a verdict in words. Recalibrate
-before any use where the calibration verdicts say the probabilities do not transfer."""
+apart). Each figure stands beside what nested cross-validation predicted, with a verdict in words; `--group COLUMN`
+audits every figure by the cohort's own groups. Recalibrate before any use where the calibration verdicts say the
+probabilities do not transfer."""
 
 CLOSING = """## Counterfactuals and similar cases: what they are not
 On request each answer carries a counterfactual (the smallest change, in the scaler's standard deviations, of at
@@ -132,7 +141,51 @@ Robustness of the shipped family (balanced operating point, alpha 0.05):
 The figures are in `report/report.html`."""
 
 
+def _cell(row: dict[str, Any]) -> str:
+    if row["estimate"] is None:
+        return "withheld"
+    interval = f" ({row['low']:.3f} to {row['high']:.3f})" if row["low"] is not None else ""
+    return f"{row['estimate']:.3f}{interval}{' **flagged**' if row['flag'] else ''}"
+
+
+def _strata(run: Inputs) -> str:
+    """The data's own strata audited on the outer-fold probabilities: hidden stratification, honestly measured."""
+    predictor = Predictor.load(run.dir)
+    x = predictor.artifact.arrays["training_x"]
+    rows = audit.scored(predictor, x, run.y, probability=run.p_outer)
+    result = audit.audit_scored(predictor, x, rows, audit.Asked(resamples=STRATA_RESAMPLES, seed=run.metrics.seed))
+    by_group: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for row in result["table"]:
+        by_group.setdefault((row["column"], row["group"]), {})[row["figure"]] = row
+    lines = [
+        f"| stratum | n | events | {' | '.join(STRATA_FIGURES)} |",
+        "|---|---|---|" + "---|" * len(STRATA_FIGURES),
+    ]
+    for g in result["groups"]:
+        cells = " | ".join(_cell(by_group[(g["column"], g["group"])][f]) for f in STRATA_FIGURES)
+        reference = " (reference)" if g["is_reference"] else ""
+        lines.append(f"| {g['column']}: {g['group']}{reference} | {g['n']} | {g['events']} | {cells} |")
+    table = "\n".join(lines)
+    return f"""## Performance by stratum of the data
+Hidden stratification (Oakden-Rayner et al., 2020): the model can fail a stratum while the whole looks well. The
+quartiles of tumour size (`area_worst`) and of `texture_mean` in the training rows, audited on the shipped
+family's outer-fold probabilities (first repeat) at the {result["operating_point"]} operating point, with
+{STRATA_RESAMPLES} bootstrap resamples stratified by outcome (95% intervals). {" ".join(result["rules"][:2])}
+Exploratory: a flag asks for a closer look, not a conclusion. Every site's `evaluate` cuts at these quartiles.
+
+{table}"""
+
+
 def render_card(run: Inputs) -> str:
     title = f"# Model card: WDBC breast-tumour classifier, model {run.manifest.model_version}\n\n> **{DISCLAIMER}**"
-    sections = (title, _details(run), INTENDED_USE, _metrics(run), EVALUATION_DATA, _analyses(run), CLOSING)
+    sections = (
+        title,
+        _details(run),
+        INTENDED_USE,
+        _metrics(run),
+        EVALUATION_DATA,
+        _analyses(run),
+        _strata(run),
+        CLOSING,
+    )
     return "\n\n".join(sections)
