@@ -2,6 +2,8 @@
 
 `python -m model evaluate COHORT.csv --model DIR [--group COLUMN ...]`: judge the artifact on a labelled cohort,
 overall (cohort.evaluate) and by group (cohort.audit).
+
+`python -m model update COHORT.csv --model DIR --out NEWDIR`: update it for a site (cohort.update_command).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cohort import audit, evaluation_html
+from cohort import audit
 from cohort import evaluate as evaluation
 from cohort.csvio import read_csv
 from model.errors import ArtifactError, CsvError, UnknownOptionError
@@ -77,7 +79,34 @@ def build_parser() -> argparse.ArgumentParser:
         "the label)",
     )
     _add_evaluate(sub)
+    _add_update(sub)
     return parser
+
+
+def _add_update(sub: Any) -> None:
+    update = sub.add_parser(
+        "update",
+        help="update the model for a site: the least recalibration its cohort supports, as a new version",
+        description="Closed testing (Vergouwe et al. 2017) among M0 (the model as it is), M1 (recalibration-in-the-"
+        "large) and M2 (logistic recalibration) on the site's labelled cohort, gated by Riley et al.'s (2021) minimum "
+        "sample sizes, with bootstrap optimism; writes a new artifact with its lineage (parent, site, method, tests). "
+        "Without labels, --prevalence shifts the intercept to a known prevalence. Nothing is written on any error.",
+    )
+    update.add_argument("file", type=Path, help="the site's cohort CSV (labelled, unless --prevalence)")
+    update.add_argument("--model", type=Path, default=Path("artifacts/model"), help="the parent artifact directory")
+    update.add_argument("--out", type=Path, required=True, help="the new version's directory (must not exist)")
+    update.add_argument("--site", default="site", help="the site's name, recorded in the lineage")
+    update.add_argument("--alpha", type=float, default=0.05, help="level of the closed tests (default: %(default)s)")
+    update.add_argument(
+        "--allow-small-sample",
+        action="store_true",
+        help="let the tests choose a tier whose sample-size criterion the cohort does not meet (recorded)",
+    )
+    update.add_argument("--bootstrap", type=int, default=200, help="optimism resamples, 0 for none (default: 200)")
+    update.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: %(default)s)")
+    update.add_argument(
+        "--prevalence", type=float, default=None, help="an unlabelled cohort's known prevalence of malignancy"
+    )
 
 
 def _add_evaluate(sub: Any) -> None:
@@ -139,6 +168,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         text = _audit_csv(report["audit"]["table"])
     else:
+        from cohort import evaluation_html  # matplotlib: imported for the page alone
+
         text = evaluation_html.render(report, args.file.name, report["cohort"]["sha256"])
     if args.output is None:
         sys.stdout.write(text)
@@ -217,6 +248,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return run_evaluate(args)
         except (ArtifactError, CsvError) as err:
+            log.error("%s", err)
+            return 2
+    if args.command == "update":
+        from cohort import update_command  # training's helpers: imported by this command alone
+        from cohort.update import UpdateError
+
+        try:
+            return update_command.run(args, sys.argv[1:] if argv is None else argv)
+        except (ArtifactError, CsvError, UpdateError) as err:
             log.error("%s", err)
             return 2
     try:

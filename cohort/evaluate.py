@@ -303,7 +303,30 @@ def evaluate(predictor: Predictor, x: FloatArray, y: IntArray, asked: Asked = EV
     report["expected"] = cv
     report["verdicts"] = _verdicts(report, cv)
     report["audit"] = audit(predictor, x, y, asked._replace(columns=columns))
+    report["parent"] = beside_parent(predictor, log_odds, y)
     return report
+
+
+def beside_parent(predictor: Predictor, log_odds: FloatArray, y: IntArray) -> dict[str, Any] | None:
+    """An updated version's parent on the same rows: its log-odds undo the update (cohort.update), so the parent's
+    figures need only the new version. None for a trained model."""
+    lineage = predictor.manifest.lineage
+    if lineage is None:
+        return None
+    a, b = lineage.coefficients["intercept"], lineage.coefficients["slope"]
+    parent = (log_odds - a) / b
+    p = sigmoid(parent)
+    return {
+        "model_version": lineage.parent_version,
+        "site": lineage.site,
+        "method": lineage.method,
+        "auc": auc(y, p) if 0 < y.sum() < len(y) else None,
+        **calibration(y, parent),
+        "brier": float(np.mean((p - y) ** 2)),
+        "operating_points": {
+            name: {"threshold": t, **rates_at(y, p >= t)} for name, t in predictor.operating_points.items()
+        },
+    }
 
 
 def _overlap(rows: int, of: int) -> dict[str, Any]:

@@ -174,6 +174,29 @@ def _audit(result: dict[str, Any]) -> str:
 {plots}"""
 
 
+def _parent(report: dict[str, Any]) -> str:
+    """An updated version's figures beside its parent's, on the same rows."""
+    parent = report.get("parent")
+    if not parent:
+        return ""
+    rows = [("AUC", "auc"), ("calibration intercept", "calibration_intercept"), ("calibration slope",
+            "calibration_slope"), ("Brier score", "brier")]  # fmt: skip
+    cells = "".join(
+        f"<tr><td>{label}</td><td>{_cell(report[key])}</td><td>{_cell(parent[key])}</td></tr>" for label, key in rows
+    )
+    for name, point in report["operating_points"].items():
+        for key in ("sensitivity", "specificity"):
+            cells += (
+                f"<tr><td>{name}: {key}</td><td>{_cell(point[key])}</td>"
+                f"<td>{_cell(parent['operating_points'][name][key])}</td></tr>"
+            )
+    return (
+        f"<h2>Beside the parent</h2><p>This version updates model {html.escape(parent['model_version'])} for the site "
+        f"{html.escape(parent['site'])} ({html.escape(parent['method'])}).</p><table><thead><tr><th>figure</th>"
+        f"<th>this version</th><th>the parent</th></tr></thead><tbody>{cells}</tbody></table>"
+    )
+
+
 def render(report: dict[str, Any], cohort: str, fingerprint: str) -> str:
     moved = ", ".join(report["features_moved"]) or "none"
     return f"""<!doctype html>
@@ -186,7 +209,7 @@ img{{max-width:100%}}.warn{{background:#fff3cd;border:1px solid #E69F00;padding:
 <p>Cohort fingerprint (sha256 of its rows and labels): <code>{fingerprint}</code>. {report["n"]} rows judged,
 prevalence {report["prevalence"]:.3f}. {html.escape(report["overlap_with_training"]["note"])}.
 Bootstrap: {report["bootstrap_resamples"]} resamples.</p>
-<h2>Figures, beside what the model's nested cross-validation predicted</h2>
+{_parent(report)}<h2>Figures, beside what the model's nested cross-validation predicted</h2>
 <table><thead><tr><th>figure</th><th>value</th><th>95% interval</th><th>verdict</th></tr></thead>
 <tbody>{_rows(report)}</tbody></table>
 <h2>Calibration</h2>{calibration_plot(report["calibration_curve"])}

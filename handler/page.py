@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 from handler.headers import page_headers
+from model.manifest import Manifest
 from model.predictor import Predictor
 from model.rules import HARD_RULES
 from model.schema import ALIASES, DISCLAIMER, FEATURES, STATISTIC_NAMES, Feature
@@ -56,6 +57,18 @@ def _slider(feature: Feature, low: float, high: float) -> str:
     )
 
 
+def _lineage(manifest: Manifest) -> str:
+    """An updated version names its parent and its site."""
+    lineage = manifest.lineage
+    if lineage is None:
+        return ""
+    return (
+        f'\n<p id="lineage">Updated for the site {html.escape(lineage.site)} from model '
+        f"{html.escape(lineage.parent_version)} ({html.escape(lineage.method)}), on {lineage.n} of the site's rows."
+        "</p>"
+    )
+
+
 # The hard rules as the core declares them: the page checks them before sending (model.rules).
 RULES_FOR_THE_PAGE = [
     {"name": r.name, "relation": r.relation, "pairs": [list(p) for p in r.pairs], "hint": r.hint} for r in HARD_RULES
@@ -92,7 +105,7 @@ class Page:
 <h1>WDBC breast-tumour classifier</h1>
 <p>Model {html.escape(predictor.version)}: a calibrated {html.escape(manifest.model.title)} over the 30 nuclear
 features of the Wisconsin Diagnostic Breast Cancer data, with exact per-feature explanations.
-<a id="docs-link" href="{DOCS_MARKER}">API documentation</a>.</p>
+<a id="docs-link" href="{DOCS_MARKER}">API documentation</a>.</p>{_lineage(manifest)}
 <form id="predict-form" novalidate>
 <div class="toolbar">
 <button type="button" class="secondary" id="fill-benign">Fill a benign example</button>

@@ -150,6 +150,32 @@ class TrainingSpec(NamedTuple):
     selection_rule: str
 
 
+class LikelihoodRatioTest(NamedTuple):
+    compared: str  # "M2 against M0", "M2 against M1"
+    deviance_difference: float
+    df: int
+    p_value: PROBABILITY
+
+
+class Lineage(NamedTuple):
+    """Where an updated version came from (cohort.update): its parent, the site, the method and the evidence."""
+
+    parent_version: str
+    site: str
+    method: str  # "M0", "M1", "M2", or "M1 from a known prevalence"
+    description: str
+    coefficients: Mapping[str, float]  # intercept and slope on the parent's log-odds, each with _low and _high
+    tests: tuple[LikelihoodRatioTest, ...]
+    n: int
+    events: int | None  # None: an unlabelled cohort (a known prevalence)
+    sample_size: Mapping[str, float]  # each criterion's minimum n and the achieved interval widths
+    override: str  # what --allow-small-sample allowed, or "none"
+    cohort_sha256: str
+    command: str
+    drift_reference: str
+    conformal: str
+
+
 class Manifest(NamedTuple):
     format_version: int
     model_version: str  # content hash; empty until the artifact is written
@@ -168,6 +194,7 @@ class Manifest(NamedTuple):
     libraries: Mapping[str, str]
     platform: Mapping[str, Any]  # the BLAS library and kernel training ran on
     files: Mapping[str, str]  # file name -> sha256; empty until the artifact is written
+    lineage: Lineage | None = None  # an updated version's origin; absent from a trained one
 
 
 class Release(NamedTuple):
@@ -399,7 +426,8 @@ def _sorted(value: Any) -> Any:
 def card(m: Manifest) -> JSON:
     """The public description of the model (GET /model): version, disclaimer and the card's sections."""
     sections = {key: _sorted(_write_value(getattr(m, key))) for key in _CARD}
-    return {"model_version": m.model_version, "disclaimer": m.disclaimer, **sections}
+    lineage = {} if m.lineage is None else {"lineage": _sorted(_write_value(m.lineage))}
+    return {"model_version": m.model_version, "disclaimer": m.disclaimer, **sections, **lineage}
 
 
 def release(document: object) -> Release:
