@@ -48,15 +48,17 @@ def _cohort(args: argparse.Namespace) -> CsvTable:
 
 
 def _intercept_for(prevalence: float, lp: FloatArray) -> float:
-    """The intercept a with mean(expit(a + LP)) = prevalence, by Newton's method."""
-    a = 0.0
-    for _ in range(update.NEWTON_STEPS):
-        mu = sigmoid(a + lp)
-        step = (prevalence - float(mu.mean())) / float(np.mean(mu * (1 - mu)))
-        a += step
-        if abs(step) < update.CONVERGED:
+    """The intercept a with mean(expit(a + LP)) = prevalence: bisection, as the mean rises with a."""
+    low, high = -60.0, 60.0
+    for _ in range(200):
+        middle = (low + high) / 2
+        if float(sigmoid(middle + lp).mean()) < prevalence:
+            low = middle
+        else:
+            high = middle
+        if high - low < 1e-13:
             break
-    return a
+    return (low + high) / 2
 
 
 def _from_labels(args: argparse.Namespace, y: IntArray, lp: FloatArray) -> dict[str, Any]:
