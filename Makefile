@@ -135,7 +135,7 @@ smoke: | $(BIN)/.installed
 
 ## Every benchmark in one run: a table on screen, JSON in build/bench/results.json.
 bench: $(ARTIFACT)/manifest.json $(SAM_VENV)/bin/.installed
-	$(BIN)/python -m benchmarks --model $(ARTIFACT) --out build/bench
+	$(BIN)/python -m benchmarks --model $(ARTIFACT) --out build/bench --runs 9
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

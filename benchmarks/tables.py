@@ -22,6 +22,7 @@ DOCUMENTS = {
     "siteshift": (ROOT / "BENCHMARKS.md", ROOT / "docs" / "site.md"),
     "cases": (ROOT / "BENCHMARKS.md", ROOT / "docs" / "model.md"),
     "audit": (ROOT / "docs" / "site.md",),
+    "update": (ROOT / "docs" / "site.md",),
 }
 Row = tuple[str, str, str, str]
 
@@ -189,6 +190,11 @@ def render_audit(r: dict[str, Any]) -> str:
     return siteshift.audit_table(r["siteshift"]["audit"])
 
 
+def render_update(r: dict[str, Any]) -> str:
+    """The update drill: the new scanner's rows, half to update the model, half to judge both versions."""
+    return siteshift.update_table(r["siteshift"]["update"])
+
+
 def render_cases(r: dict[str, Any]) -> str:
     """Counterfactuals over every training row at the balanced point, beside the exhaustive baseline."""
     rows = []
@@ -228,6 +234,7 @@ RENDER = {
     "siteshift": render_siteshift,
     "cases": render_cases,
     "audit": render_audit,
+    "update": render_update,
 }
 
 
