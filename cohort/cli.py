@@ -4,6 +4,8 @@
 overall (cohort.evaluate) and by group (cohort.audit).
 
 `python -m model update COHORT.csv --model DIR --out NEWDIR`: update it for a site (cohort.update_command).
+
+`python -m model features OUTLINES.geojson [--image FILE]`: the features from nuclear outlines (cohort.outlines).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from cohort import audit
 from cohort import evaluate as evaluation
 from cohort.csvio import read_csv
-from model.errors import ArtifactError, CsvError, UnknownOptionError
+from model.errors import ArtifactError, CsvError, InputError, UnknownOptionError
 from model.predictor import ANSWER, CaseOptions, Predictor
 from model.schema import (
     COUNTERFACTUAL_FEATURES_MAX,
@@ -80,7 +82,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_evaluate(sub)
     _add_update(sub)
+    _add_features(sub)
     return parser
+
+
+def _add_features(sub: Any) -> None:
+    found = sub.add_parser(
+        "features",
+        help="the 30 features from nuclear outlines (QuPath GeoJSON) and images: an exploration",
+        description="One GeoJSON file prints the answer of POST /features; a folder of NAME.geojson files with their "
+        "images (NAME.png, NAME.tif) becomes one cohort CSV for evaluate, update and training. The features follow "
+        "this project's documented conventions, not the original program's.",
+    )
+    found.add_argument("source", type=Path, help="a GeoJSON file, or a folder of GeoJSON files and images")
+    found.add_argument("--image", type=Path, default=None, help="the image of a single GeoJSON file (PNG or TIFF)")
+    found.add_argument("--scale", type=float, default=None, help="length units per pixel (default 1, with a warning)")
+    found.add_argument("--labels", type=Path, default=None, help="a folder's labels: a CSV with id and diagnosis")
+    found.add_argument("--output", type=Path, default=None, help="output file (default: standard output)")
 
 
 def _add_update(sub: Any) -> None:
@@ -248,6 +266,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return run_evaluate(args)
         except (ArtifactError, CsvError) as err:
+            log.error("%s", err)
+            return 2
+    if args.command == "features":
+        from cohort import outlines  # Pillow, for the images: imported by this command alone
+
+        try:
+            return outlines.run(args)
+        except (CsvError, InputError) as err:
             log.error("%s", err)
             return 2
     if args.command == "update":

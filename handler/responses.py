@@ -210,6 +210,33 @@ class V1Explanations(BaseModel):
     disclaimer: str = DISCLAIMER
 
 
+class FeaturesResponse(BaseModel):
+    features: dict[str, float] = Field(description="the WDBC features measured, ready for /predict when all 30 are")
+    nuclei: list[dict[str, float]] = Field(description="each nucleus's ten measurements (texture with an image)")
+    n_nuclei: int
+    missing: list[str] = Field(description="the features that could not be measured (texture without an image)")
+    conventions: str = Field(description="the named, versioned set of measurement conventions")
+    safeguards: str
+    warnings: list[str]
+    model_version: str
+    disclaimer: str = DISCLAIMER
+
+
+class DemoImage(BaseModel):
+    width: int
+    height: int
+    pixels: str = Field(description="base64 of width x height grey levels, row by row")
+
+
+class FeaturesDemo(BaseModel):
+    synthetic: Literal[True]
+    note: str
+    image: DemoImage
+    outlines: list[list[list[float]]] = Field(description="each synthetic nucleus's outline, [x, y] pixel points")
+    model_version: str
+    disclaimer: str = DISCLAIMER
+
+
 # Every model a route's answer is documented with (routes name them with handler.openapi.success).
 DOCUMENTED: tuple[type[BaseModel], ...] = (
     PredictResponse,
@@ -226,4 +253,6 @@ DOCUMENTED: tuple[type[BaseModel], ...] = (
     V1Request,
     V1Predictions,
     V1Explanations,
+    FeaturesResponse,
+    FeaturesDemo,
 )

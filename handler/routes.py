@@ -16,7 +16,7 @@ from handler.errors import error_response, shorten_text
 from handler.limits import MAX_ECHO_CHARS, counterfactual_batch
 from handler.observability import record_validation_error
 from handler.openapi import success
-from handler.schemas import BatchRequest, FeatureRecord, Options, PredictRequest
+from handler.schemas import BatchRequest, FeatureRecord, FeaturesRequest, Options, PredictRequest
 from model.errors import Violation
 from model.predictor import Predictions
 from model.schema import FEATURE_NAMES
@@ -70,6 +70,30 @@ async def predict_batch(body: BatchRequest, state: StateDep) -> JSONResponse:
         return error_response(422, message, [Violation("instances", "case_batch_size", count, message)])
     predictions = _predict(state, body.instances, body, "instances.{i}.")
     return JSONResponse(batch_answer(predictions, state.predictor.version))
+
+
+@router.post(
+    "/features",
+    summary="The WDBC features from nuclear outlines: an exploration with documented conventions",
+    response_class=JSONResponse,
+    openapi_extra=success("FeaturesResponse"),
+)
+async def features(body: FeaturesRequest, state: StateDep) -> JSONResponse:
+    from handler import outlines  # the extractor: imported on the first request for it, not at init
+
+    return JSONResponse(outlines.answer(body, state.predictor.version))
+
+
+@router.get(
+    "/features/demo",
+    summary="A synthetic demo image with its outlines, for trying POST /features",
+    response_model=None,
+    openapi_extra=success("FeaturesDemo"),
+)
+async def features_demo(state: StateDep) -> JSONResponse:
+    from handler import outlines  # imported on the first request for it, not at init
+
+    return JSONResponse(outlines.demo_answer(state.predictor.version), headers={"cache-control": "max-age=86400"})
 
 
 @router.get("/health", summary="Liveness and model version", response_model=None, openapi_extra=success("Health"))

@@ -187,3 +187,28 @@ class BatchRequest(Options):
     instances: Annotated[list[FeatureRecord], WrapValidator(_records)] = Field(
         min_length=1, description="1 to MAX_BATCH_SIZE records"
     )
+
+
+class ImageIn(BaseModel):
+    """A greyscale image as 8-bit levels, row by row: the function decodes no image format."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    width: int = Field(ge=1, le=65536, strict=True, description="pixels per row")
+    height: int = Field(ge=1, le=65536, strict=True, description="rows")
+    pixels: str = Field(description="base64 of width x height bytes, one grey level (0 to 255) per pixel, row by row")
+
+
+class FeaturesRequest(BaseModel):
+    """Nuclear outlines, and optionally the image, for POST /features."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outlines: dict[str, Any] | list[Any] = Field(
+        description="a GeoJSON FeatureCollection or list of Features as QuPath exports them (a cell's nucleusGeometry "
+        "when present, else its Polygon geometry), or a list of polygons, each a list of [x, y] pixel coordinates"
+    )
+    image: ImageIn | None = Field(None, description="the image's grey levels, for the three texture features")
+    scale: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="length units per pixel (default 1, with a warning)"
+    )

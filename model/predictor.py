@@ -6,23 +6,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from model import artifact as artifact_io
+from model import counterfactual as counterfactual_io
 from model import manifest as manifest_io
 from model import margin, ood
 from model.arrays import BoolArray, FloatArray, capped, sigmoid
+from model.counterfactual import Counterfactual, Space
 from model.errors import InputError, UnknownOptionError
 from model.explain import explainer_for, shapley
 from model.manifest import Manifest
 from model.rules import check_rows, soft_warnings
 from model.schema import DEFAULT_ALPHA, DEFAULT_OPERATING_POINT, FEATURE_NAMES
-
-if TYPE_CHECKING:  # imported on the first request that asks for them: not on the cold start
-    from model.counterfactual import Counterfactual, Space
-    from model.similar import CaseBase, SimilarCases
+from model.similar import CaseBase, SimilarCases
 
 LABELS = ("benign", "malignant")
 TOP_FEATURES = 5
@@ -247,8 +246,6 @@ class Predictor:
     @cached_property
     def space(self) -> Space:
         """What the counterfactual search needs, on first use: not on the cold start."""
-        from model.counterfactual import Space
-
         return Space(
             self._mean, self._scale, self.training_min, self.training_max, self._slope, self._offset, self.margin_model
         )
@@ -256,8 +253,6 @@ class Predictor:
     @cached_property
     def cases(self) -> CaseBase:
         """The training cases, standardised on first use: not on the cold start."""
-        from model.similar import CaseBase
-
         a = self.artifact.arrays
         return CaseBase(a["training_x"], a["training_y"], self._mean, self._scale)
 
@@ -354,9 +349,6 @@ class Predictor:
 
     def counterfactual(self, x: FloatArray, label: str, operating_point: str, max_features: int) -> Counterfactual:
         """The nearest change of at most `max_features` features that the model answers otherwise, verified."""
-        from model import counterfactual as counterfactual_io
-        from model.counterfactual import Counterfactual
-
         threshold = self.operating_points[operating_point]
         changed, distance = counterfactual_io.search(self.space, x, threshold, max_features)
         if changed is not None:

@@ -69,6 +69,7 @@ FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 N_FEATURES = len(FEATURES)
 INDEX: dict[str, int] = {f.name: f.position for f in FEATURES}
 STATISTIC_NAMES: tuple[str, ...] = tuple(stat for stat, *_ in STATISTICS)
+MEASUREMENT_NAMES: tuple[str, ...] = tuple(m.replace(" ", "_") for m, *_ in MEASUREMENTS)
 # Each statistic's block of feature indices, in model order: mean, se, worst.
 BLOCKS: dict[str, tuple[int, ...]] = {
     s: tuple(f.position for f in FEATURES if f.statistic == s) for s in STATISTIC_NAMES
