@@ -12,11 +12,13 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from handler import outlines
 from handler.answers import batch_answer, health_answer, record_answer
 from handler.deps import AppState, predict
 from handler.kserve import codec, v1, v2
 from handler.routes import rows_and_options
-from handler.schemas import BatchRequest, PredictRequest
+from handler.schemas import BatchRequest, FeaturesRequest, PredictRequest
+from model import demo_image
 from model.schema import FEATURE_NAMES, envelope
 
 # (method, path as the document writes it)
@@ -62,6 +64,12 @@ def requests(state: AppState) -> dict[Operation, dict[str, dict[str, Any]]]:
         ("post", "/v2/models/{name}/versions/{version}/infer"): infer,
         ("post", "/v1/models/{name}:predict"): v1,
         ("post", "/v1/models/{name}:explain"): v1,
+        ("post", "/features"): {
+            "outlines": {
+                "summary": "the synthetic demo's five outlines, without its image (so no texture), half a unit a pixel",
+                "value": {"outlines": demo_image.demo().outlines, "scale": 0.5},
+            }
+        },
     }
 
 
@@ -80,6 +88,7 @@ def answers(state: AppState, asked: dict[Operation, dict[str, dict[str, Any]]]) 
         return {**v1.v1_answer(state, first(operation), explain, quiet), **envelope(version)}
 
     one = PredictRequest.model_validate(first(("post", "/predict")))
+    shapes = FeaturesRequest.model_validate(first(("post", "/features")))
     batch = BatchRequest.model_validate(first(("post", "/predict/batch")))
     built: dict[Operation, Callable[[], Any]] = {
         ("post", "/predict"): lambda: record_answer(quiet(*rows_and_options([one.features], one), ""), version),
@@ -100,5 +109,7 @@ def answers(state: AppState, asked: dict[Operation, dict[str, dict[str, Any]]]) 
         ("get", "/v1/models/{name}"): lambda: codec.model_ready(name),
         ("post", "/v1/models/{name}:predict"): lambda: v1_answer_to(("post", "/v1/models/{name}:predict"), False),
         ("post", "/v1/models/{name}:explain"): lambda: v1_answer_to(("post", "/v1/models/{name}:explain"), True),
+        ("post", "/features"): lambda: outlines.answer(shapes, version),
+        ("get", "/features/demo"): lambda: outlines.demo_answer(version),
     }
     return {operation: answer() for operation, answer in built.items()}

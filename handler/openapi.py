@@ -156,6 +156,7 @@ def for_tools(schema: dict[str, Any], state: AppState) -> None:
     body and answer (handler.examples), the cross-field rules, the security of the deployment, the licence."""
     from handler import examples
     from handler.kserve import v2  # with the document, never at init
+    from model import features
 
     name, version = state.settings.model_name, state.predictor.version
     asked = examples.requests(state)
@@ -191,6 +192,10 @@ def for_tools(schema: dict[str, Any], state: AppState) -> None:
     rules += [
         {"rule": rule, "statement": statement, "applies_to": "Open Inference Protocol (V2) inference requests"}
         for rule, statement in v2.TENSOR_RULES.items()
+    ]
+    rules += [
+        {"rule": rule, "statement": statement, "applies_to": "POST /features"}
+        for rule, statement in features.RULES.items()
     ]
     schema[CROSS_FIELD_EXTENSION] = {
         "description": "Hard rules between fields, which JSON Schema cannot state: a request that breaks one is "

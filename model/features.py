@@ -42,12 +42,31 @@ from model.schema import FEATURE_NAMES, MEASUREMENT_NAMES, STATISTIC_NAMES
 
 CONVENTIONS = "wdbc-outline-1"
 MIN_NUCLEI = 3
+MAX_NUCLEI = 50
+MAX_VERTICES = 1000  # per outline
+MAX_IMAGE_PIXELS = 2**21  # and the request's body limit, which binds first with base64 (4 characters per 3 pixels)
 WORST_OF = 3
 SYMMETRY_LINES = 64
 RULER_FRACTIONS = tuple(1 / 2**k for k in range(1, 7))  # of the mean radius: 1/2 to 1/64
 DENSE_PER_RULER = 8  # the outline resampled at an eighth of the smallest ruler for the walk
 MAX_DENSE_POINTS = 32768
 TEXTURE = "texture"
+
+
+# The rules an image's outlines (and its pixels) must meet that a schema cannot state; each refusal names one.
+RULES = {
+    "nuclei": f"{MIN_NUCLEI} to {MAX_NUCLEI} nuclei per image (the standard error and the worst need several)",
+    "vertices": f"at most {MAX_VERTICES} points per outline",
+    "polygon": "a GeoJSON geometry is a Polygon (its first ring the outline)",
+    "points": "an outline is a list of [x, y] pairs of numbers",
+    "finite": "every coordinate is a finite number",
+    "three_points": "an outline has at least 3 distinct points",
+    "inside_image": "with an image, every point lies within it (0 to width - 1, 0 to height - 1)",
+    "nonzero_area": "an outline encloses some area",
+    "simple": "an outline does not cross itself",
+    "pixel_count": "image.pixels holds exactly width x height bytes",
+    "image_pixels": f"an image holds at most {MAX_IMAGE_PIXELS} pixels",
+}
 
 
 class Outline(NamedTuple):
@@ -293,9 +312,6 @@ def summarise(nuclei: Sequence[dict[str, float]]) -> dict[str, float]:
     return {name: out[name] for name in FEATURE_NAMES if name in out}
 
 
-MAX_NUCLEI = 50
-MAX_VERTICES = 1000  # per outline
-MAX_IMAGE_PIXELS = 2**21  # and the request's body limit, which binds first with base64 (4 characters per 3 pixels)
 SAFEGUARDS = (
     "Research use only, not a diagnostic tool. These features follow this project's conventions "
     f"({CONVENTIONS}), not the original program's, whose normalisations were never published; the model was "

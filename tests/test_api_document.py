@@ -24,13 +24,14 @@ from handler.kserve.v2 import TENSOR_RULES
 from handler.openapi import CROSS_FIELD_EXTENSION
 from infra.paths import ROOT
 from local.events import LocalContext, event
+from model.features import RULES as OUTLINE_RULES
 from model.predictor import Predictor
 from model.rules import CROSS_FIELD_RULES
 from tests.support import Answer
 
 Invoke = Callable[[dict[str, Any]], Answer]
 REDOCLY = ROOT / "tests" / "clients" / "typescript" / "node_modules" / ".bin" / "redocly"
-LISTED_RULES = {rule.rule for rule in CROSS_FIELD_RULES} | set(TENSOR_RULES)
+LISTED_RULES = {rule.rule for rule in CROSS_FIELD_RULES} | set(TENSOR_RULES) | set(OUTLINE_RULES)
 
 
 def _document(invoke: Invoke, stage_in_path: bool = False) -> dict[str, Any]:
@@ -96,7 +97,7 @@ def test_every_example_is_answered_as_the_document_says(invoke: Invoke, predicto
         else:
             answer = invoke(event("v2", "GET", url, content_type=None))
             assert answer.status == 200 and answer.body == content["example"], path
-    assert posts == 6
+    assert posts == 7  # /predict, /predict/batch, two V2 infer, two V1, /features
     infer = document["paths"]["/v2/models/{name}/infer"]["post"]["requestBody"]["content"]["application/json"]
     assert set(infer["examples"]) == {"tensor", "pd"}
     predict = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["examples"]
@@ -119,7 +120,7 @@ def test_building_the_examples_counts_no_prediction(lambda_module: ModuleType) -
 def test_the_rules_a_schema_cannot_say_are_listed_once_and_named_on_each_field(invoke: Invoke) -> None:
     document = _document(invoke)
     listed = document[CROSS_FIELD_EXTENSION]["rules"]
-    assert [r["rule"] for r in listed] == [r.rule for r in CROSS_FIELD_RULES] + list(TENSOR_RULES)
+    assert [r["rule"] for r in listed] == [r.rule for r in CROSS_FIELD_RULES] + list(TENSOR_RULES) + list(OUTLINE_RULES)
     properties = document["components"]["schemas"]["Features"]["properties"]
     for rule in CROSS_FIELD_RULES:
         assert f"Must be >= {rule.at_least} (rule {rule.rule}" in properties[rule.field]["description"]
@@ -175,7 +176,7 @@ def test_a_strangers_schemathesis_run_reaches_everything_and_fails_only_on_the_l
     result = subprocess.run(command, capture_output=True, text=True, timeout=540, check=False, cwd=tmp_path)
     output = result.stdout + result.stderr
     # THEN every operation is reached with valid data: no operation answers only 404
-    assert "Missing test data" not in output and "Tested: 16" in output, output[-3000:]
+    assert "Missing test data" not in output and "Tested: 18" in output, output[-3000:]
     # AND every failure it reports is a schema-valid request refused for one of the listed rules
     failures = [
         failure

@@ -16,6 +16,7 @@ from pathlib import Path
 from infra import build
 from local.events import event
 from model import manifest as manifest_io
+from model.demo_image import demo
 from model.schema import FEATURE_NAMES
 
 # Calls every route with the events in argv[1]; prints the statuses and the modules loaded from the build.
@@ -76,6 +77,8 @@ def _every_route(artifact_dir: Path) -> list[tuple[dict[str, object], int]]:
         ("GET", "/v1/models/wdbc", None, 200),
         ("POST", "/v1/models/wdbc:predict", v1, 200),
         ("POST", "/v1/models/wdbc:explain", v1, 200),
+        ("GET", "/features/demo", None, 200),
+        ("POST", "/features", {"outlines": demo().outlines}, 200),
     ]
     return [(event("v2", method, path, body), status) for method, path, body, status in calls]
 
