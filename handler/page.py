@@ -57,6 +57,13 @@ def _slider(feature: Feature, low: float, high: float) -> str:
     )
 
 
+def _outline_limits(predictor: Predictor) -> dict[str, int]:
+    """What the outline panel may send: the extractor's limits (imported with the page, not at init)."""
+    from model import features
+
+    return {"max_pixels": features.MAX_IMAGE_PIXELS, "max_vertices": features.MAX_VERTICES}
+
+
 def _lineage(manifest: Manifest) -> str:
     """An updated version names its parent and its site."""
     lineage = manifest.lineage
@@ -87,6 +94,7 @@ class Page:
             "examples": {k: dict(v.features) for k, v in manifest.examples.items()},
             "rules": RULES_FOR_THE_PAGE,
             "ranges": ranges,
+            "outlines": _outline_limits(predictor),
         }
         fieldsets = "".join(
             f'<fieldset><legend>{STAT_TITLES[stat]}</legend><div class="grid">'
@@ -124,6 +132,34 @@ features of the Wisconsin Diagnostic Breast Cancer data, with exact per-feature 
 <p>Move a feature within its training range, with its slider or by typing; the answer above follows. The
 model's answer changes, not the tumour: this shows how the model behaves.</p>
 <div class="what-if-grid">{sliders}</div>
+</section>
+<section class="panel" id="outline-panel" aria-labelledby="outline-title">
+<h2 id="outline-title">Outline nuclei: features from an image (an exploration)</h2>
+<p>Open an image: it stays in this browser, and only its grey levels and your outlines are sent. Click around
+each nucleus to outline it and close the outline; or paste the outlines as GeoJSON (QuPath's export) or as a
+list of polygons. The features follow this project's documented conventions, not the original program's, whose
+normalisations were never published: check the out-of-distribution flag, and judge the model on your own
+labelled images, before relying on any answer.</p>
+<div class="toolbar">
+<label for="image-file">Image</label><input type="file" id="image-file" accept="image/*">
+<button type="button" class="secondary" id="load-demo">Open the synthetic demo</button>
+<label for="scale">Units per pixel</label>
+<input type="number" id="scale" min="0" step="any" value="1" inputmode="decimal">
+</div>
+<canvas id="outline-canvas" width="0" height="0"
+aria-label="The image and its outlines: click to add a point to the current outline"></canvas>
+<div class="toolbar">
+<button type="button" class="secondary" id="close-outline">Close the outline</button>
+<button type="button" class="secondary" id="undo-point">Undo the last point</button>
+<button type="button" class="secondary" id="clear-outlines">Clear the outlines</button>
+<span id="outline-count" role="status" aria-live="polite"></span>
+</div>
+<label for="geojson">Or paste the outlines (GeoJSON, or polygons of [x, y] pixel points)</label>
+<textarea id="geojson" spellcheck="false"></textarea>
+<div class="toolbar"><button type="button" id="measure">Measure, fill the form and classify</button></div>
+<p id="outline-status" role="status" aria-live="polite"></p>
+<div id="nuclei-table"></div>
+<p class="safeguards" id="safeguards"></p>
 </section>
 <section class="panel"><h2>Several rows at once</h2>
 <form id="csv-form"><label for="csv">Paste CSV rows: with a header in any accepted naming style (radius_mean,

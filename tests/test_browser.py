@@ -261,3 +261,39 @@ def test_the_page_passes_axe_core_as_loaded_and_with_a_result(
     tab.wait_for_selector("#similar-cases")
     assert _axe_violations(tab) == []
     context.close()
+
+
+def test_outlining_three_nuclei_on_the_demo_fills_the_form_and_predicts(
+    serve: Callable[..., str], artifact_dir: Path, browser: Any
+) -> None:
+    import urllib.request
+
+    base = serve(artifact_dir)
+    with urllib.request.urlopen(base + "/features/demo", timeout=30) as response:
+        demo = json.loads(response.read())
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # for axe-core alone
+    tab = context.new_page()
+    tab.goto(base + "/")
+    # WHEN the synthetic demo is opened and three nuclei are outlined by clicking around them
+    tab.click("#load-demo")
+    expect(tab.locator("#outline-status")).to_contain_text("Synthetic")
+    canvas = tab.locator("#outline-canvas")
+    for outline in demo["outlines"][:3]:
+        box = canvas.bounding_box()
+        scale = box["width"] / demo["image"]["width"]
+        for x, y in outline[::4]:
+            tab.mouse.click(box["x"] + x * scale, box["y"] + y * scale)
+        tab.click("#close-outline")
+    expect(tab.locator("#outline-count")).to_contain_text("3 outlines closed")
+    tab.click("#measure")
+    # THEN each nucleus's features are shown with the conventions and safeguards, the form is filled, and the
+    # model answers
+    tab.wait_for_selector("#result .result-label")
+    assert tab.locator("#nuclei tr").count() == 4
+    assert "wdbc-outline-1" in tab.inner_text("#safeguards") and "not the original" in tab.inner_text("#safeguards")
+    assert float(tab.input_value("#f-radius_mean")) > 0 and float(tab.input_value("#f-texture_mean")) > 0
+    assert tab.inner_text("#result .result-label") in ("Benign", "Malignant")
+    _shot(tab, "outlined-demo")
+    # AND axe-core finds nothing with the panel in use
+    assert _axe_violations(tab) == []
+    context.close()

@@ -330,6 +330,157 @@
     out.append(table, el("p", {}, body.disclaimer));
   });
 
+
+  // The "Outline nuclei" panel: an image stays in this browser; only its grey levels and the outlines are sent.
+  const canvas = document.getElementById("outline-canvas");
+  const drawing = canvas.getContext("2d");
+  const outlineStatus = document.getElementById("outline-status");
+  const limits = schema.outlines;
+  const shape = { image: null, outlines: [], current: [] };
+
+  function redraw() {
+    const image = shape.image;
+    if (image) {
+      const rgba = drawing.createImageData(image.width, image.height);
+      for (let i = 0; i < image.grey.length; i++) {
+        rgba.data.set([image.grey[i], image.grey[i], image.grey[i], 255], i * 4);
+      }
+      drawing.putImageData(rgba, 0, 0);
+    }
+    drawing.lineWidth = 1.5;
+    for (const [points, colour] of [...shape.outlines.map((o) => [o, "#0072B2"]), [shape.current, "#D55E00"]]) {
+      if (!points.length) continue;
+      drawing.strokeStyle = colour;
+      drawing.beginPath();
+      points.forEach(([x, y], i) => (i ? drawing.lineTo(x, y) : drawing.moveTo(x, y)));
+      if (points !== shape.current) drawing.closePath();
+      drawing.stroke();
+    }
+    const count = shape.outlines.length;
+    document.getElementById("outline-count").textContent =
+      `${count} outline${count === 1 ? "" : "s"} closed; ${shape.current.length} point(s) in the current one.`;
+  }
+
+  function useImage(width, height, grey) {
+    if (width * height > limits.max_pixels) {
+      outlineStatus.textContent = `The image has ${width * height} pixels; at most ${limits.max_pixels} can be sent. Crop it first.`;
+      return;
+    }
+    shape.image = { width, height, grey };
+    shape.outlines = [];
+    shape.current = [];
+    canvas.width = width;
+    canvas.height = height;
+    redraw();
+  }
+
+  document.getElementById("image-file").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    if (!file) return;
+    try {
+      const bitmap = await createImageBitmap(file);
+      const scratch = document.createElement("canvas");
+      scratch.width = bitmap.width;
+      scratch.height = bitmap.height;
+      const context = scratch.getContext("2d");
+      context.drawImage(bitmap, 0, 0);
+      const rgba = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
+      const grey = new Uint8Array(bitmap.width * bitmap.height);
+      for (let i = 0; i < grey.length; i++) {
+        grey[i] = Math.round(0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]);
+      }
+      useImage(bitmap.width, bitmap.height, grey);
+      outlineStatus.textContent = "Image opened here; nothing was sent. Click around a nucleus to outline it.";
+    } catch (err) {
+      outlineStatus.textContent = "This browser cannot open that file as an image: " + err;
+    }
+  });
+
+  document.getElementById("load-demo").addEventListener("click", async () => {
+    const response = await fetch(api + "/features/demo");
+    const demo = await response.json();
+    const raw = atob(demo.image.pixels);
+    const grey = Uint8Array.from(raw, (c) => c.charCodeAt(0));
+    useImage(demo.image.width, demo.image.height, grey);
+    outlineStatus.textContent = demo.note;
+  });
+
+  canvas.addEventListener("click", (event) => {
+    if (!shape.image) { outlineStatus.textContent = "Open an image, or the synthetic demo, first."; return; }
+    const box = canvas.getBoundingClientRect();
+    const x = ((event.clientX - box.left) * canvas.width) / box.width;
+    const y = ((event.clientY - box.top) * canvas.height) / box.height;
+    if (shape.current.length >= limits.max_vertices) return;
+    shape.current.push([Math.round(x * 100) / 100, Math.round(y * 100) / 100]);
+    redraw();
+  });
+
+  document.getElementById("close-outline").addEventListener("click", () => {
+    if (shape.current.length < 3) { outlineStatus.textContent = "An outline needs at least 3 points."; return; }
+    shape.outlines.push(shape.current);
+    shape.current = [];
+    redraw();
+  });
+  document.getElementById("undo-point").addEventListener("click", () => { shape.current.pop(); redraw(); });
+  document.getElementById("clear-outlines").addEventListener("click", () => {
+    shape.outlines = [];
+    shape.current = [];
+    redraw();
+  });
+
+  function base64(bytes) {
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(text);
+  }
+
+  function nucleiTable(nuclei) {
+    const table = el("table", { id: "nuclei" });
+    const columns = Object.keys(nuclei[0]);
+    const head = el("tr");
+    for (const h of ["nucleus", ...columns]) head.append(el("th", { scope: "col" }, h));
+    table.append(head);
+    nuclei.forEach((n, i) => {
+      const row = el("tr");
+      row.append(el("td", {}, String(i + 1)), ...columns.map((c) => el("td", {}, n[c].toPrecision(4))));
+      table.append(row);
+    });
+    return table;
+  }
+
+  document.getElementById("measure").addEventListener("click", async () => {
+    const pasted = document.getElementById("geojson").value.trim();
+    let outlines = shape.outlines;
+    if (pasted) {
+      try { outlines = JSON.parse(pasted); } catch (err) { outlineStatus.textContent = "The pasted text is not JSON: " + err.message; return; }
+    }
+    const payload = { outlines };
+    const scale = Number(document.getElementById("scale").value);
+    if (Number.isFinite(scale) && scale > 0 && scale !== 1) payload.scale = scale;
+    if (shape.image) {
+      payload.image = { width: shape.image.width, height: shape.image.height, pixels: base64(shape.image.grey) };
+    }
+    outlineStatus.textContent = "Measuring\u2026";
+    const [code, body] = await post("/features", payload);
+    const table = document.getElementById("nuclei-table");
+    table.replaceChildren();
+    if (code !== 200) {
+      const error = (body && body.error) || { detail: "The server answered " + code + "." };
+      outlineStatus.textContent = `Error ${code}: ${error.detail}`;
+      return;
+    }
+    table.append(nucleiTable(body.nuclei));
+    document.getElementById("safeguards").textContent =
+      `Conventions ${body.conventions}. ${body.safeguards} ${body.warnings.join(" ")}`;
+    for (const [name, value] of Object.entries(body.features)) input(name).value = String(value);
+    if (body.missing.length) {
+      outlineStatus.textContent = `Measured ${body.n_nuclei} nuclei; ${body.missing.join(", ")} cannot be measured without an image, so the form is not complete.`;
+      return;
+    }
+    outlineStatus.textContent = `Measured ${body.n_nuclei} nuclei and filled the form; classifying it.`;
+    await classify();
+  });
+
   document.getElementById("fill-benign").addEventListener("click", () => fill("benign"));
   document.getElementById("fill-malignant").addEventListener("click", () => fill("malignant"));
 })();
