@@ -112,3 +112,26 @@ def run(args: argparse.Namespace) -> int:
     else:
         args.output.write_text(text)
     return code
+
+
+def demo_table() -> str:
+    """The synthetic demo's nuclei as drawn and as measured (scale 1): the table docs/images.md shows."""
+    from model.demo_image import NUCLEI, demo
+
+    made = demo()
+    found = features.extract(made.outlines, None, made.pixels.astype(np.float64))
+    lines = [
+        "| nucleus | axes (px) | area drawn (pi a b + 1) | area measured | grey SD drawn | texture measured "
+        "| compactness measured (exact ellipse) | concavity, concave points | symmetry | fractal dimension |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for i, ((_, _, a, b, _, _, sd), n) in enumerate(zip(NUCLEI, found.nuclei, strict=True), start=1):
+        h = ((a - b) / (a + b)) ** 2
+        perimeter = np.pi * (a + b) * (1 + 3 * h / (10 + np.sqrt(4 - 3 * h)))  # Ramanujan
+        exact = perimeter**2 / (4 * np.pi * (np.pi * a * b + 1)) - 1
+        lines.append(
+            f"| {i} | {a:g} x {b:g} | {np.pi * a * b + 1:.1f} | {n['area']:.1f} | {sd:g} | {n['texture']:.2f} | "
+            f"{n['compactness']:.4f} ({exact:.4f}) | {n['concavity']:.3f}, {n['concave_points']:.3f} | "
+            f"{n['symmetry']:.4f} | {n['fractal_dimension']:.4f} |"
+        )
+    return "\n".join(lines)

@@ -300,3 +300,11 @@ def test_the_command_measures_a_file_and_a_folder(tmp_path: Path) -> None:
     table = read_csv(out, require_labels=True)
     assert table.row_errors == [] and table.x.shape == (3, 30)
     assert table.x[0, list(FEATURE_NAMES).index("radius_mean")] == pytest.approx(answer["features"]["radius_mean"])
+
+
+def test_the_docs_show_the_demos_figures() -> None:
+    from cohort.outlines import demo_table
+
+    text = (ROOT / "docs" / "images.md").read_text()
+    shown = text.split("<!-- demo:figures -->\n", 1)[1].split("\n<!-- /demo:figures -->", 1)[0]
+    assert shown == demo_table()
