@@ -155,8 +155,6 @@ def for_tools(schema: dict[str, Any], state: AppState) -> None:
     from the model's metadata to every operation taking its name and version, examples of each request
     body and answer (handler.examples), the cross-field rules, the security of the deployment, the licence."""
     from handler import examples
-    from handler.kserve import v2  # with the document, never at init
-    from model import features
 
     name, version = state.settings.model_name, state.predictor.version
     asked = examples.requests(state)
@@ -188,6 +186,19 @@ def for_tools(schema: dict[str, Any], state: AppState) -> None:
         if operation_id != metadata["operationId"]
     }
     _protocol_schemas(schema["components"]["schemas"], state)
+    _cross_field_rules(schema)
+    schema["info"]["license"] = LICENSE
+    if state.settings.contact_url:
+        schema["info"]["contact"] = {"name": "report a problem", "url": state.settings.contact_url}
+    if security:
+        schema.setdefault("components", {})["securitySchemes"] = {"sigv4": SIGV4}
+
+
+def _cross_field_rules(schema: dict[str, Any]) -> None:
+    """The rules JSON Schema cannot state, from their declarations, where tools read them."""
+    from handler.kserve import v2
+    from model import features
+
     rules: list[dict[str, Any]] = [{**rule._asdict(), "applies_to": "every record"} for rule in CROSS_FIELD_RULES]
     rules += [
         {"rule": rule, "statement": statement, "applies_to": "Open Inference Protocol (V2) inference requests"}
@@ -208,11 +219,6 @@ def for_tools(schema: dict[str, Any], state: AppState) -> None:
         properties[rule.field]["description"] += (
             f" Must be >= {rule.at_least} (rule {rule.rule}: {rule.reason}; see {CROSS_FIELD_EXTENSION})."
         )
-    schema["info"]["license"] = LICENSE
-    if state.settings.contact_url:
-        schema["info"]["contact"] = {"name": "report a problem", "url": state.settings.contact_url}
-    if security:
-        schema.setdefault("components", {})["securitySchemes"] = {"sigv4": SIGV4}
 
 
 def _protocol_schemas(components: dict[str, Any], state: AppState) -> None:

@@ -57,11 +57,19 @@ def _slider(feature: Feature, low: float, high: float) -> str:
     )
 
 
-def _outline_limits(predictor: Predictor) -> dict[str, int]:
-    """What the outline panel may send: the extractor's limits (imported with the page, not at init)."""
+def _data(manifest: Manifest, ranges: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """What page.js reads: the schema, the examples, the hard rules, the ranges, the outline panel's limits (the
+    extractor's: imported with the page, not at init)."""
     from model import features
 
-    return {"max_pixels": features.MAX_IMAGE_PIXELS, "max_vertices": features.MAX_VERTICES}
+    return {
+        "features": [{"name": f.name, "description": f.description} for f in FEATURES],
+        "aliases": ALIASES,
+        "examples": {k: dict(v.features) for k, v in manifest.examples.items()},
+        "rules": RULES_FOR_THE_PAGE,
+        "ranges": ranges,
+        "outlines": {"max_pixels": features.MAX_IMAGE_PIXELS, "max_vertices": features.MAX_VERTICES},
+    }
 
 
 def _lineage(manifest: Manifest) -> str:
@@ -76,6 +84,36 @@ def _lineage(manifest: Manifest) -> str:
     )
 
 
+# The "Outline nuclei" panel (page.js drives it); its limits come with the page's data.
+OUTLINE_PANEL = """<section class="panel" id="outline-panel" aria-labelledby="outline-title">
+<h2 id="outline-title">Outline nuclei: features from an image (an exploration)</h2>
+<p>Open an image: it stays in this browser, and only its grey levels and your outlines are sent. Click around
+each nucleus to outline it and close the outline; or paste the outlines as GeoJSON (QuPath's export) or as a
+list of polygons. The features follow this project's documented conventions, not the original program's, whose
+normalisations were never published: check the out-of-distribution flag, and judge the model on your own
+labelled images, before relying on any answer.</p>
+<div class="toolbar">
+<label for="image-file">Image</label><input type="file" id="image-file" accept="image/*">
+<button type="button" class="secondary" id="load-demo">Open the synthetic demo</button>
+<label for="scale">Units per pixel</label>
+<input type="number" id="scale" min="0" step="any" value="1" inputmode="decimal">
+</div>
+<canvas id="outline-canvas" width="0" height="0"
+aria-label="The image and its outlines: click to add a point to the current outline"></canvas>
+<div class="toolbar">
+<button type="button" class="secondary" id="close-outline">Close the outline</button>
+<button type="button" class="secondary" id="undo-point">Undo the last point</button>
+<button type="button" class="secondary" id="clear-outlines">Clear the outlines</button>
+<span id="outline-count" role="status" aria-live="polite"></span>
+</div>
+<label for="geojson">Or paste the outlines (GeoJSON, or polygons of [x, y] pixel points)</label>
+<textarea id="geojson" spellcheck="false"></textarea>
+<div class="toolbar"><button type="button" id="measure">Measure, fill the form and classify</button></div>
+<p id="outline-status" role="status" aria-live="polite"></p>
+<div id="nuclei-table"></div>
+<p class="safeguards" id="safeguards"></p>
+</section>"""
+
 # The hard rules as the core declares them: the page checks them before sending (model.rules).
 RULES_FOR_THE_PAGE = [
     {"name": r.name, "relation": r.relation, "pairs": [list(p) for p in r.pairs], "hint": r.hint} for r in HARD_RULES
@@ -88,14 +126,7 @@ class Page:
     def __init__(self, predictor: Predictor) -> None:
         manifest = predictor.manifest
         ranges = {f.name: (f.training_min, f.training_max) for f in manifest.features}
-        data: dict[str, Any] = {
-            "features": [{"name": f.name, "description": f.description} for f in FEATURES],
-            "aliases": ALIASES,
-            "examples": {k: dict(v.features) for k, v in manifest.examples.items()},
-            "rules": RULES_FOR_THE_PAGE,
-            "ranges": ranges,
-            "outlines": _outline_limits(predictor),
-        }
+        data = _data(manifest, ranges)
         fieldsets = "".join(
             f'<fieldset><legend>{STAT_TITLES[stat]}</legend><div class="grid">'
             + "".join(_field(f, *ranges[f.name]) for f in FEATURES if f.statistic == stat)
@@ -133,34 +164,7 @@ features of the Wisconsin Diagnostic Breast Cancer data, with exact per-feature 
 model's answer changes, not the tumour: this shows how the model behaves.</p>
 <div class="what-if-grid">{sliders}</div>
 </section>
-<section class="panel" id="outline-panel" aria-labelledby="outline-title">
-<h2 id="outline-title">Outline nuclei: features from an image (an exploration)</h2>
-<p>Open an image: it stays in this browser, and only its grey levels and your outlines are sent. Click around
-each nucleus to outline it and close the outline; or paste the outlines as GeoJSON (QuPath's export) or as a
-list of polygons. The features follow this project's documented conventions, not the original program's, whose
-normalisations were never published: check the out-of-distribution flag, and judge the model on your own
-labelled images, before relying on any answer.</p>
-<div class="toolbar">
-<label for="image-file">Image</label><input type="file" id="image-file" accept="image/*">
-<button type="button" class="secondary" id="load-demo">Open the synthetic demo</button>
-<label for="scale">Units per pixel</label>
-<input type="number" id="scale" min="0" step="any" value="1" inputmode="decimal">
-</div>
-<canvas id="outline-canvas" width="0" height="0"
-aria-label="The image and its outlines: click to add a point to the current outline"></canvas>
-<div class="toolbar">
-<button type="button" class="secondary" id="close-outline">Close the outline</button>
-<button type="button" class="secondary" id="undo-point">Undo the last point</button>
-<button type="button" class="secondary" id="clear-outlines">Clear the outlines</button>
-<span id="outline-count" role="status" aria-live="polite"></span>
-</div>
-<label for="geojson">Or paste the outlines (GeoJSON, or polygons of [x, y] pixel points)</label>
-<textarea id="geojson" spellcheck="false"></textarea>
-<div class="toolbar"><button type="button" id="measure">Measure, fill the form and classify</button></div>
-<p id="outline-status" role="status" aria-live="polite"></p>
-<div id="nuclei-table"></div>
-<p class="safeguards" id="safeguards"></p>
-</section>
+{OUTLINE_PANEL}
 <section class="panel"><h2>Several rows at once</h2>
 <form id="csv-form"><label for="csv">Paste CSV rows: with a header in any accepted naming style (radius_mean,
 mean radius, concave points_mean), or 30 values per row in schema order (32 with id and diagnosis first).</label>
