@@ -16,6 +16,7 @@ import pytest
 
 from handler import responses
 from local.events import EVENTS, LocalContext, event, expected_status
+from model.demo_image import demo
 from model.errors import Violation
 from model.predictor import Predictor
 from model.schema import FEATURE_NAMES
@@ -212,6 +213,8 @@ def test_response_models_describe_real_answers(
         responses.ErrorOut: ("GET", "/v2/models/nope", None),
         responses.V1Predictions: ("POST", "/v1/models/wdbc:predict", {"instances": [row, examples["benign"]]}),
         responses.V1Explanations: ("POST", "/v1/models/wdbc:explain", {"instances": [row]}),
+        responses.FeaturesResponse: ("POST", "/features", {"outlines": demo().outlines}),
+        responses.FeaturesDemo: ("GET", "/features/demo", None),
     }
     # THEN each validates against the model the OpenAPI document names for it, and dumping it back gives
     # the very same JSON: no field of the answer is undeclared, and none of the model's is missing
