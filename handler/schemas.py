@@ -34,6 +34,7 @@ from model.schema import (
     DEFAULT_OPERATING_POINT,
     FEATURE_NAMES,
     FEATURES,
+    MAX_SCALE,
     SIMILAR_CASES_MAX,
     Feature,
 )
@@ -210,5 +211,5 @@ class FeaturesRequest(BaseModel):
     )
     image: ImageIn | None = Field(None, description="the image's grey levels, for the three texture features")
     scale: float | None = Field(
-        None, gt=0, allow_inf_nan=False, description="length units per pixel (default 1, with a warning)"
+        None, gt=0, le=MAX_SCALE, allow_inf_nan=False, description="length units per pixel (default 1, with a warning)"
     )

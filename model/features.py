@@ -38,12 +38,13 @@ import numpy as np
 
 from model.arrays import FloatArray
 from model.errors import InputError, Violation
-from model.schema import FEATURE_NAMES, MEASUREMENT_NAMES, STATISTIC_NAMES
+from model.schema import FEATURE_NAMES, MAX_SCALE, MEASUREMENT_NAMES, STATISTIC_NAMES
 
 CONVENTIONS = "wdbc-outline-1"
 MIN_NUCLEI = 3
 MAX_NUCLEI = 50
 MAX_VERTICES = 1000  # per outline
+MAX_COORDINATE = 1e6  # pixels from the origin: no image is a million pixels across
 MAX_IMAGE_PIXELS = 1200 * 1200  # as base64 (4 characters per 3 pixels), 1.92 MB: within the 2 MiB body limit
 WORST_OF = 3
 SYMMETRY_LINES = 64
@@ -59,7 +60,8 @@ RULES = {
     "vertices": f"at most {MAX_VERTICES} points per outline",
     "polygon": "a GeoJSON geometry is a Polygon (its first ring the outline)",
     "points": "an outline is a list of [x, y] pairs of numbers",
-    "finite": "every coordinate is a finite number",
+    "finite": f"every coordinate is a finite number within {MAX_COORDINATE:g} of 0",
+    "scale": f"scale, the length units per pixel, lies in (0, {MAX_SCALE:g}]",
     "three_points": "an outline has at least 3 distinct points",
     "inside_image": "with an image, every point lies within it (0 to width - 1, 0 to height - 1)",
     "nonzero_area": "an outline encloses some area",
@@ -114,8 +116,9 @@ def check_outline(points: Sequence[Sequence[float]], nucleus: int, size: tuple[i
         raise _problem(nucleus, "points", "not numbers", "expected a list of [x, y] points of numbers") from err
     if p.ndim != 2 or p.shape[1] != 2:
         raise _problem(nucleus, "points", list(p.shape), f"expected a list of [x, y] points, got shape {list(p.shape)}")
-    if not np.all(np.isfinite(p)):
-        raise _problem(nucleus, "finite", "non-finite", "every coordinate must be a finite number")
+    if not np.all(np.isfinite(p)) or np.abs(p).max() > MAX_COORDINATE:
+        message = f"every coordinate must be a finite number within {MAX_COORDINATE:g} of 0"
+        raise _problem(nucleus, "finite", "out of range", message)
     if len(p) > 1 and np.array_equal(p[0], p[-1]):
         p = p[:-1]  # GeoJSON rings repeat their first point
     keep = np.r_[True, np.any(p[1:] != p[:-1], axis=1)]
@@ -379,6 +382,9 @@ def polygons_of(outlines: object) -> list[object]:
 
 def extract(outlines: object, scale: float | None, image: FloatArray | None) -> Extraction:
     """The features of one image's nuclei; InputError names the nucleus and the rule of any bad outline."""
+    if scale is not None and not 0 < scale <= MAX_SCALE:
+        message = f"scale: expected length units per pixel in (0, {MAX_SCALE:g}], got {scale:g}"
+        raise InputError([Violation("scale", "scale", scale, message)])
     size = None if image is None else (image.shape[1], image.shape[0])
     checked = [check_outline(points, i, size) for i, points in enumerate(polygons_of(outlines))]  # type: ignore[arg-type]
     nuclei = [measure(outline, 1.0 if scale is None else scale, image) for outline in checked]

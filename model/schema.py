@@ -92,6 +92,9 @@ def envelope(version: str) -> dict[str, str]:
     return {"model_version": version, "disclaimer": DISCLAIMER}
 
 
+# POST /features: the largest length unit per pixel its `scale` takes (the request's schema states it).
+MAX_SCALE = 1e3
+
 # What a request gets unless it asks otherwise: the operating point and the conformal miscoverage level.
 DEFAULT_OPERATING_POINT = "balanced"
 DEFAULT_ALPHA = 0.05

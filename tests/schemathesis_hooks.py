@@ -4,7 +4,8 @@ The OpenAPI document lists the rules between fields (`x-cross-field-rules`, from
 `handler.kserve.v2`); a stranger's run reports their refusals (tests/test_api_document.py). Here, where every
 check must pass, generated data that breaks one is repaired before it is sent: each `*_worst` below
 its `*_mean` in any record (Features objects, V1 instances, V2 rows) is raised to the mean, and a
-positive V2 request's inputs become one [n, 30] tensor whose shape matches its data. Everything else
+positive V2 request's inputs become one [n, 30] tensor whose shape matches its data, and a positive
+POST /features request's outlines and image the synthetic demo's. Everything else
 (negative numbers, wrong types, missing fields) is sent as generated.
 
 Behind `sam local start-api` (SCHEMATHESIS_BEHIND_SAM_LOCAL=1), two kinds of request never reach the
@@ -16,6 +17,7 @@ matched). There, invalid bytes become U+FFFD and control characters "_": still m
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from itertools import chain
@@ -24,10 +26,25 @@ from typing import Any
 import schemathesis
 from schemathesis.generation import GenerationMode
 
+from model.demo_image import demo
 from model.rules import CROSS_FIELD_RULES
 from model.schema import INDEX, N_FEATURES
 
 PAIRS = [(rule.at_least, rule.field) for rule in CROSS_FIELD_RULES]
+DEMO = demo()
+DEMO_IMAGE = {
+    "width": DEMO.pixels.shape[1],
+    "height": DEMO.pixels.shape[0],
+    "pixels": base64.b64encode(DEMO.pixels.tobytes()).decode(),
+}
+
+
+def _real_outlines(body: dict[str, Any]) -> None:
+    """A positive POST /features request's outlines and image become the synthetic demo's (the outline rules of
+    model.features.RULES: simple polygons of 3 or more points inside the image, a buffer of width x height)."""
+    body["outlines"] = DEMO.outlines
+    if isinstance(body.get("image"), dict):
+        body["image"] = dict(DEMO_IMAGE)
 
 
 def _valid_number(value: Any) -> bool:
@@ -93,8 +110,15 @@ def before_call(context: Any, case: Any, kwargs: Any) -> None:
         return
     if "inputs" in body and case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE:
         _one_tensor(body)
+    if "outlines" in body and case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE:
+        _real_outlines(body)
     _respect_record(body.get("features"))
     instances = body.get("instances")
     if isinstance(instances, list):
         for record in instances:
             _respect_record(record)
+        # A batch asking for counterfactuals or similar cases holds few records (rule case_batch_size): one is
+        # within every limit
+        positive = case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
+        if positive and (body.get("counterfactual") or body.get("similar_cases")):
+            del instances[1:]

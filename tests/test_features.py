@@ -255,8 +255,11 @@ def test_a_bad_pixel_buffer_is_refused(invoke: Invoke) -> None:
 
 
 def test_non_finite_coordinates_are_refused() -> None:
-    with pytest.raises(InputError, match=r"outlines\[0\]: every coordinate must be a finite number"):
-        features.check_outline([[0, 0], [math.inf, 1], [2, 3]], 0, None)
+    for far in (math.inf, 2e6):
+        with pytest.raises(InputError, match=r"outlines\[0\]: every coordinate must be a finite number within 1e"):
+            features.check_outline([[0, 0], [far, 1], [2, 3]], 0, None)
+    with pytest.raises(InputError, match=r"scale: expected length units per pixel in \(0, 1000\], got 1e\+300"):
+        features.extract(demo().outlines, 1e300, None)
 
 
 def test_the_extractor_is_not_imported_at_init(artifact_dir: Path) -> None:

@@ -120,6 +120,8 @@ def test_api_routes_throttling_and_access_logs() -> None:
     assert set(routes) == {
         "POST /predict",
         "POST /predict/batch",
+        "POST /features",
+        "GET /features/demo",
         "GET /health",
         "GET /model",
         "GET /docs",
