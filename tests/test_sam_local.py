@@ -25,6 +25,7 @@ from infra.paths import ROOT
 from local import base_image, docker, sam
 from local.events import EVENTS, expected_status
 from local.ports import free_port
+from model.demo_image import demo
 from model.schema import FEATURE_NAMES
 from tests.support import docker_or_skip, schemathesis_run
 
@@ -92,7 +93,11 @@ def _request_for(method: str, path: str, examples: dict[str, dict[str, float]], 
         .replace("{proxy+}", "wdbc:predict")
     )
     tensor = {"inputs": [{"name": "input-0", "shape": [1, 30], "datatype": "FP64", "data": values}]}
-    bodies = {"/predict": {"features": row}, "/predict/batch": {"instances": [row, row]}}
+    bodies = {
+        "/predict": {"features": row},
+        "/predict/batch": {"instances": [row, row]},
+        "/features": {"outlines": demo().outlines},
+    }
     body = bodies.get(concrete, {"instances": [values]} if concrete.startswith("/v1/") else tensor)
     return concrete, body if method == "POST" else None
 
@@ -102,7 +107,7 @@ def test_start_api_serves_every_route_through_the_function(
 ) -> None:
     # GIVEN every route of the template as `sam local start-api` mounts it
     routes = _routes(built)
-    assert len(routes) == 19
+    assert len(routes) == 21
     version = json.loads(_request(f"{api}/model")[2])["model_version"]
     for method, path in routes:
         # WHEN each is called as a client would
