@@ -48,17 +48,7 @@ def read_outlines(path: Path) -> object:
 def one(path: Path, image_path: Path | None, scale: float | None) -> dict[str, Any]:
     """The same answer as POST /features, without the model's version (no model is involved)."""
     image = read_image(image_path) if image_path is not None else None
-    found = features.extract(read_outlines(path), scale, image)
-    return {
-        "features": found.features,
-        "nuclei": found.nuclei,
-        "n_nuclei": len(found.nuclei),
-        "missing": found.missing,
-        "conventions": features.CONVENTIONS,
-        "safeguards": features.SAFEGUARDS,
-        "warnings": found.warnings,
-        **envelope("none: features only"),
-    }
+    return {**features.extract(read_outlines(path), scale, image).answer(), **envelope("none: features only")}
 
 
 def _labels(path: Path | None) -> dict[str, str]:

@@ -35,17 +35,7 @@ def _image(body: FeaturesRequest) -> np.ndarray | None:
 
 
 def answer(body: FeaturesRequest, version: str) -> dict[str, Any]:
-    found = features.extract(body.outlines, body.scale, _image(body))
-    return {
-        "features": found.features,
-        "nuclei": found.nuclei,
-        "n_nuclei": len(found.nuclei),
-        "missing": found.missing,
-        "conventions": features.CONVENTIONS,
-        "safeguards": features.SAFEGUARDS,
-        "warnings": found.warnings,
-        **envelope(version),
-    }
+    return {**features.extract(body.outlines, body.scale, _image(body)).answer(), **envelope(version)}
 
 
 def demo_answer(version: str) -> dict[str, Any]:

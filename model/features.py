@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -330,6 +330,18 @@ class Extraction(NamedTuple):
     nuclei: list[dict[str, float]]
     missing: list[str]
     warnings: list[str]
+
+    def answer(self) -> dict[str, Any]:
+        """The answer's fields, as POST /features and `python -m model features` give them (the envelope apart)."""
+        return {
+            "features": self.features,
+            "nuclei": self.nuclei,
+            "n_nuclei": len(self.nuclei),
+            "missing": self.missing,
+            "conventions": CONVENTIONS,
+            "safeguards": SAFEGUARDS,
+            "warnings": self.warnings,
+        }
 
 
 def _ring(geometry: object, where: str) -> object:
