@@ -175,13 +175,17 @@ def n_for_observed_expected(prevalence: float, width: float = WIDTH_OE) -> int:
     return math.ceil((1.0 - prevalence) / (prevalence * se**2))
 
 
-def n_for_slope(lp: FloatArray, width: float = WIDTH_SLOPE) -> int:
-    """Rows for a 95% interval of the calibration slope of `width`, from one row's expected information at
-    (a, b) = (0, 1) over the LP distribution."""
+def slope_variance_per_row(lp: FloatArray) -> float:
+    """The calibration slope's variance times n: the inverse of one row's expected information at (a, b) = (0, 1),
+    over the LP distribution."""
     w = sigmoid(lp) * (1 - sigmoid(lp))
     information = np.array([[w.mean(), (w * lp).mean()], [(w * lp).mean(), (w * lp**2).mean()]])
-    variance = float(np.linalg.inv(information)[1, 1])
-    return math.ceil(variance / (width / (2.0 * Z)) ** 2)
+    return float(np.linalg.inv(information)[1, 1])
+
+
+def n_for_slope(lp: FloatArray, width: float = WIDTH_SLOPE) -> int:
+    """Rows for a 95% interval of the calibration slope of `width`."""
+    return math.ceil(slope_variance_per_row(lp) / (width / (2.0 * Z)) ** 2)
 
 
 def anticipated_c(lp: FloatArray) -> float:
@@ -243,8 +247,6 @@ class SampleSize(NamedTuple):
 def sample_size(y: IntArray, lp: FloatArray) -> SampleSize:
     n, prevalence = len(y), float(np.mean(y))
     c = anticipated_c(lp)
-    w = sigmoid(lp) * (1 - sigmoid(lp))
-    information = n * np.array([[w.mean(), (w * lp).mean()], [(w * lp).mean(), (w * lp**2).mean()]])
     se_oe = math.sqrt((1.0 - prevalence) / (n * prevalence))
     return SampleSize(
         n=n,
@@ -254,7 +256,7 @@ def sample_size(y: IntArray, lp: FloatArray) -> SampleSize:
         c_statistic=n_for_c(c, prevalence),
         anticipated_c=c,
         achieved_width_observed_expected=2.0 * math.sinh(Z * se_oe),
-        achieved_width_slope=2.0 * Z * math.sqrt(float(np.linalg.inv(information)[1, 1])),
+        achieved_width_slope=2.0 * Z * math.sqrt(slope_variance_per_row(lp) / n),
         achieved_width_c=2.0 * Z * math.sqrt(c_variance(c, prevalence, n)),
     )
 
