@@ -1,8 +1,6 @@
 """The answers' shapes around the core's results, named once: every route, the OpenAPI document's
 examples and the answer-size bound (handler.limits) build them here."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import Any
 

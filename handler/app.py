@@ -1,8 +1,6 @@
 """The FastAPI app: wiring only. Routes live in `handler.routes` and `handler.kserve` (V2 and V1), error
 mapping in `handler.exceptions`, the maths in `model`."""
 
-from __future__ import annotations
-
 from functools import cache, partial
 
 from fastapi import FastAPI
@@ -41,10 +39,14 @@ def check_batch_limit(settings: Settings, predictor: Predictor) -> None:
 def app_state(settings: Settings, predictor: Predictor) -> AppState:
     """What the routes use, built at init."""
     window = DriftWindow(predictor.artifact.arrays, settings.drift_window, max(1, settings.drift_window // 10))
-    # The largest answer with a counterfactual and similar cases, computed here like the plain one: the
-    # limit of a batch that asks for them follows from it.
-    case_limit = largest_case_batch(predictor)
-    return AppState(settings, predictor, cache(partial(Page, predictor)), predictor.card(), window, case_limit)
+    return AppState(
+        settings,
+        predictor,
+        page=cache(partial(Page, predictor)),
+        card=cache(predictor.card),
+        window=window,
+        case_batch_limit=cache(partial(largest_case_batch, predictor)),
+    )
 
 
 def create_app(settings: Settings, predictor: Predictor) -> FastAPI:

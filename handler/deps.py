@@ -1,7 +1,5 @@
 """What every route module shares: the app's state, the strict JSON route, and the one path to the predictor."""
 
-from __future__ import annotations
-
 import json
 import time
 from collections.abc import Callable, Coroutine
@@ -21,14 +19,14 @@ from model.predictor import CaseOptions, Predictions, Predictor
 
 
 class AppState(NamedTuple):
-    """What the routes use, built once at init and kept on the app's state."""
+    """What the routes use, kept on the app's state; what only one route uses is built on its first request."""
 
     settings: Settings
     predictor: Predictor
-    page: Callable[[], Page]  # built on the first GET /, not at init
-    card: dict[str, Any]
+    page: Callable[[], Page]  # GET /
+    card: Callable[[], dict[str, Any]]  # GET /model
     window: DriftWindow
-    case_batch_limit: int  # records of a batch asking for counterfactuals or similar cases
+    case_batch_limit: Callable[[], int]  # records of a batch asking for counterfactuals or similar cases
 
 
 def state_of(request: Request) -> AppState:

@@ -5,8 +5,6 @@ read on the first request for them, not at init. Every URL in the page starts wi
 so it works under `/prod/` and from the bare API URL alike, and nothing is fetched from a third party.
 """
 
-from __future__ import annotations
-
 import html
 from functools import cache
 from importlib import resources

@@ -1,7 +1,5 @@
 """The one shape of every error the app returns, bounded whatever was sent; `handler.exceptions` maps errors to it."""
 
-from __future__ import annotations
-
 import json
 import math
 from collections.abc import Sequence

@@ -6,8 +6,6 @@ built by the routes' answer functions. Built with the document, on its first req
 predictions are counted nowhere (no drift window, no metric).
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -94,7 +92,7 @@ def answers(state: AppState, asked: dict[Operation, dict[str, dict[str, Any]]]) 
         ("post", "/predict"): lambda: record_answer(quiet(*rows_and_options([one.features], one), ""), version),
         ("post", "/predict/batch"): lambda: batch_answer(quiet(*rows_and_options(batch.instances, batch), ""), version),
         ("get", "/health"): lambda: health_answer(version),
-        ("get", "/model"): lambda: state.card,
+        ("get", "/model"): state.card,
         ("get", "/v2"): lambda: v2.server_metadata(state),
         ("get", "/v2/health/live"): lambda: v2.LIVE,
         ("get", "/v2/health/ready"): lambda: v2.READY,

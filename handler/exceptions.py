@@ -1,7 +1,5 @@
 """Every exception the app can meet, mapped to its answer in one place. Domain errors know nothing of HTTP."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Any
 

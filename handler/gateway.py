@@ -4,8 +4,6 @@ A malformed event is answered 400 before Mangum sees it, with a message saying w
 what the function expects; nothing the caller sent is repeated at length.
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 from collections.abc import Mapping

@@ -1,7 +1,5 @@
 """The response headers of each kind of answer, defined once."""
 
-from __future__ import annotations
-
 # Every JSON answer, errors included, is not to be cached or sniffed as another type.
 JSON_HEADERS = {
     "content-type": "application/json",

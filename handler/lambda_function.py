@@ -5,8 +5,6 @@ corrupt artifact, a batch limit whose answer could pass Lambda's response limit)
 CRITICAL JSON line naming the problem, rather than leaving a half-working function.
 """
 
-from __future__ import annotations
-
 import gc
 import time
 from typing import Any, cast

@@ -4,8 +4,6 @@ An error answer is at most MAX_ERROR_BYTES; a successful one at most MAX_ANSWER_
 6 MB limit for a synchronous response. Both follow from these limits, never from the request.
 """
 
-from __future__ import annotations
-
 import json
 import math
 from functools import cache
@@ -95,12 +93,14 @@ def largest_cases_bytes() -> int:
     return _json_bytes(counterfactual.as_dict("benign")) + _json_bytes(cases.as_dict()) - 2 * len("null")
 
 
-@cache  # init asks twice (the check, then the app's description): computed once per model
 def largest_record_answer(predictor: Predictor, with_cases: bool = False) -> int:
     """Bytes one record can add to a batch answer at most: explained, every warning, every float at its longest,
     and, `with_cases`, the largest counterfactual and similar cases."""
-    if with_cases:
-        return largest_record_answer(predictor) + largest_cases_bytes()
+    return _largest_plain_answer(predictor) + (largest_cases_bytes() if with_cases else 0)
+
+
+@cache  # init asks more than once (the batch limit, the case limit): computed once per model
+def _largest_plain_answer(predictor: Predictor) -> int:
     longest_point = max(predictor.operating_points, key=len)
     sizes = []
     for p in predictor.predict(_worst_rows(predictor), operating_point=longest_point, explain=True):

@@ -1,7 +1,5 @@
 """ASGI middleware: checks before any parsing (body size 413, content type 415), and headers on JSON answers."""
 
-from __future__ import annotations
-
 import re
 from collections.abc import Sequence
 

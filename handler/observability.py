@@ -7,8 +7,6 @@ written per invocation reveals nothing of the person: a cold start, and the rule
 broke.
 """
 
-from __future__ import annotations
-
 import time
 
 from aws_lambda_powertools import Logger, Metrics

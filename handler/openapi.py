@@ -7,8 +7,6 @@ range and a real example row, the operating points and alpha levels the artifact
 batch limit.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -150,7 +148,7 @@ SIGV4 = {
 CROSS_FIELD_EXTENSION = "x-cross-field-rules"
 
 
-def for_tools(schema: dict[str, Any], state: AppState) -> None:
+def for_tools(schema: dict[str, Any], state: "AppState") -> None:
     """What generic tools need and the schema cannot say, in place: path parameters' valid values, links
     from the model's metadata to every operation taking its name and version, examples of each request
     body and answer (handler.examples), the cross-field rules, the security of the deployment, the licence."""
@@ -221,7 +219,7 @@ def _cross_field_rules(schema: dict[str, Any]) -> None:
         )
 
 
-def _protocol_schemas(components: dict[str, Any], state: AppState) -> None:
+def _protocol_schemas(components: dict[str, Any], state: "AppState") -> None:
     """The KServe protocols' request bodies as this server checks them, not as the protocols allow any model's:
     output names, numeric datatypes, shapes and batch limit, rows of 30 non-negative numbers, the options."""
     from handler.kserve import v2  # with the document, never at init

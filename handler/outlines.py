@@ -1,7 +1,5 @@
 """POST /features: the request decoded (the image's base64 grey levels), the core's extractor, the answer."""
 
-from __future__ import annotations
-
 import base64
 import binascii
 from typing import Any

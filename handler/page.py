@@ -4,8 +4,6 @@ Everything the page needs is inline in one response (no CDN, no fonts), so it wo
 behind any stage prefix; the Content-Security-Policy allows exactly its own script and style, by hash.
 """
 
-from __future__ import annotations
-
 import base64
 import hashlib
 import html

@@ -5,8 +5,6 @@ that every real answer validates against its model and dumps back to the same JS
 the OpenAPI document is first asked for, never at init: building them costs a cold start time.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model

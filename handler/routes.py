@@ -1,7 +1,5 @@
 """The routes. Each prediction route takes the same path to the predictor; none does maths of its own."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,7 +55,7 @@ async def predict_batch(body: BatchRequest, state: StateDep) -> JSONResponse:
         message = f"instances: expected 1 to {limit} records, got {count}; send the rest in further batches"
         record_validation_error("batch_size")
         return error_response(422, message, [Violation("instances", "batch_size", count, message)])
-    case_limit = state.case_batch_limit
+    case_limit = state.case_batch_limit()
     if body.counterfactual:
         case_limit = counterfactual_batch(case_limit, body.counterfactual_features)
     if (body.counterfactual or body.similar_cases) and count > case_limit:
@@ -103,7 +101,7 @@ async def health(state: StateDep) -> dict[str, Any]:
 
 @router.get("/model", summary="The model card and feature schema")
 async def model_card(state: StateDep) -> dict[str, Any]:
-    return state.card
+    return state.card()
 
 
 @router.get("/", include_in_schema=False)

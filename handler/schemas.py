@@ -5,8 +5,6 @@ loaded model (training ranges, examples, the allowed options, the batch limit) i
 OpenAPI document by `handler.openapi`.
 """
 
-from __future__ import annotations
-
 import itertools
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Annotated, Any

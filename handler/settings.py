@@ -1,7 +1,5 @@
 """One settings object, read from the environment once. The same variables are in template.yaml."""
 
-from __future__ import annotations
-
 import os
 import re
 from functools import lru_cache
@@ -90,7 +88,7 @@ class Settings(NamedTuple):
     metrics_namespace: str
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls) -> "Settings":
         origins = os.environ.get("CORS_ORIGINS", "")
         return cls(
             model_dir=os.environ.get("MODEL_DIR", "/opt/model"),

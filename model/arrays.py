@@ -1,7 +1,5 @@
 """Array types and the numerical helpers that several core modules share."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING
 
 import numpy as np

@@ -4,8 +4,6 @@ Writing is deterministic (sorted JSON, zip entries with a fixed date) so that th
 seed give the same bytes; reading checks the format version, the checksum and every array shape.
 """
 
-from __future__ import annotations
-
 import hashlib
 import io
 import json

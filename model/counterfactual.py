@@ -14,8 +14,6 @@ land, and each is pulled back along its segment to the threshold; the predictor 
 A counterfactual is a statement about the model, not about a patient or a tumour.
 """
 
-from __future__ import annotations
-
 import itertools
 import math
 from collections.abc import Callable
@@ -177,7 +175,7 @@ class _Candidates(NamedTuple):
     ceiling_of: IntArray  # (n, k): a *_mean changing without its *_worst: that worst's index, else -1
     both: IntArray  # (n, 10): the pairs whose mean and worst both change freely (1), else 0
 
-    def take(self, rows: IntArray) -> _Candidates:
+    def take(self, rows: IntArray) -> "_Candidates":
         return _Candidates(*(field[rows] for field in self))
 
 

@@ -1,8 +1,6 @@
 """The synthetic demo for POST /features and the page: ellipses of known geometry and texture on a plain
 background, made by this project (said to be synthetic wherever it is shown). Numpy only, deterministic."""
 
-from __future__ import annotations
-
 import math
 from typing import NamedTuple
 

@@ -16,10 +16,7 @@ over predictions said malignant over the sum of p over all, the expected specifi
 to the outcome passes unseen (`python -m model evaluate` judges that, with labels).
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -70,8 +67,7 @@ class Results(NamedTuple):
     out_of_distribution: BoolArray
 
 
-@dataclass
-class WindowReport:
+class WindowReport(NamedTuple):
     """What one window says: counts, shares, the probability histogram and each feature's drift."""
 
     predictions: int
@@ -80,9 +76,9 @@ class WindowReport:
     histogram: list[int]
     shift: dict[str, float]
     psi: dict[str, float]
-    latency_ms_mean: float = 0.0  # the app's own time per request, from the route to the answer
-    latency_ms_max: float = 0.0
-    estimated: dict[str, float] = field(default_factory=dict)  # accuracy, sensitivity, specificity, no labels
+    latency_ms_mean: float  # the app's own time per request, from the route to the answer
+    latency_ms_max: float
+    estimated: dict[str, float]  # accuracy, sensitivity, specificity, no labels
 
     @property
     def largest_psi(self) -> tuple[str, float]:

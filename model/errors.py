@@ -1,7 +1,5 @@
 """Every error the inference core raises. They know nothing of HTTP; adapters map them."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import NamedTuple
 

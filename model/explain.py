@@ -9,8 +9,6 @@ a product game whose Shapley value for feature j is
 a polynomial of degree d - 1 in q, integrated exactly by Gauss-Legendre with ceil(d / 2) nodes.
 """
 
-from __future__ import annotations
-
 import threading
 
 import numpy as np

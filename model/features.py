@@ -28,8 +28,6 @@ Per image: mean; standard error = the standard deviation with n - 1 degrees of f
 mean of the three largest values.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple

@@ -1,7 +1,5 @@
 """The margin models a numpy artifact can hold: f(z) for standardised rows z, before calibration."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 
 import numpy as np

@@ -12,8 +12,6 @@ used before, squeezed values below the median together). A row is out of distrib
 The data are heavy-tailed, so both thresholds are quantiles of held-out rows, never chi-square.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -54,7 +52,7 @@ class OodCheck(NamedTuple):
     range_threshold: float
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, FloatArray]) -> OodCheck:
+    def from_arrays(cls, arrays: Mapping[str, FloatArray]) -> "OodCheck":
         own = {k: v for k, v in arrays.items() if k.startswith("ood_")}
         return cls(own, float(arrays["ood_threshold"]), float(arrays["ood_range_threshold"]))
 

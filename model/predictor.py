@@ -1,7 +1,5 @@
 """The Predictor: calibrated probability, label at an operating point, conformal set, OOD, explanation."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -43,7 +41,7 @@ class Explanation(NamedTuple):
     top: list[Contribution]
 
     @classmethod
-    def of_row(cls, row: FloatArray, phi: FloatArray, base_value: float, log_odds: float) -> Explanation:
+    def of_row(cls, row: FloatArray, phi: FloatArray, base_value: float, log_odds: float) -> "Explanation":
         order = np.argsort(-np.abs(phi), kind="stable")[:TOP_FEATURES]
         top = [
             Contribution(FEATURE_NAMES[j], float(row[j]), float(phi[j]), "malignant" if phi[j] > 0 else "benign")
@@ -64,7 +62,7 @@ class Explanation(NamedTuple):
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays have no truth value: batches compare by identity
 class Predictions:
     """A batch's results as arrays, one row per record; the answers, the V2 outputs and the metrics
     all read these, and `batch[i]` (or iteration) gives one record's view."""
@@ -93,10 +91,10 @@ class Predictions:
     def __len__(self) -> int:
         return len(self.probability)
 
-    def __getitem__(self, i: int) -> Prediction:
+    def __getitem__(self, i: int) -> "Prediction":
         return Prediction(self, i)
 
-    def __iter__(self) -> Iterator[Prediction]:
+    def __iter__(self) -> Iterator["Prediction"]:
         return (Prediction(self, i) for i in range(len(self)))
 
 
@@ -257,7 +255,7 @@ class Predictor:
         return CaseBase(a["training_x"], a["training_y"], self._mean, self._scale)
 
     @classmethod
-    def load(cls, directory: str | Path) -> Predictor:
+    def load(cls, directory: str | Path) -> "Predictor":
         return cls(artifact_io.load(directory))
 
     @property

@@ -1,7 +1,5 @@
 """Input rules from the data: hard rules reject a record, soft rules answer with warnings."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import NamedTuple
 

@@ -3,8 +3,6 @@
 Everything that lists features (request schema, CSV reading, docs, the web page) derives from here.
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 DISCLAIMER = (

@@ -5,8 +5,6 @@ multiply-adds a record). A case is a known diagnosis, not a prediction; nearness
 geometry (every feature weighted by its own spread), not a clinical similarity.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import numpy as np

@@ -279,6 +279,7 @@ def test_thresholds_and_levels_out_of_range_are_refused(
         artifact.load(copy)
 
 
+@pytest.mark.slow  # trains a quick artifact: about 17 s
 def test_if_outdated_keeps_a_current_artifact_and_retrains_an_older_format(
     copy: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -128,7 +128,8 @@ def test_absurd_but_finite_records_get_finite_answers(predictor: Predictor, line
         assert answer["similar_cases"]["cases"][0]["distance"] > 1e5
 
 
-@pytest.mark.parametrize("model", ["linear", "rbf"])
+# The RBF model's search over all 569 rows takes about 11 s: it runs in `make test`.
+@pytest.mark.parametrize("model", ["linear", pytest.param("rbf", marks=pytest.mark.slow)])
 def test_every_training_row_gets_a_verified_answer_or_a_plain_no(
     linear: Predictor, predictor: Predictor, dataset: data.Dataset, model: str
 ) -> None:

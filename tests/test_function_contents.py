@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from infra import build
+from infra.paths import ROOT
 from local.events import event
 from model import manifest as manifest_io
 from model.demo_image import demo
@@ -110,3 +111,12 @@ def test_the_built_function_ships_only_modules_its_routes_import(artifact_dir: P
     assert answer["statuses"] == [status for _, status in calls]
     assert sorted(set(shipped) - set(answer["loaded"]) - {"local_context.py"}) == []
     assert not any(name.startswith(("cohort/", "training/", "infra/")) for name in shipped)
+
+
+def test_the_functions_modules_evaluate_their_annotations_when_defined() -> None:
+    # GIVEN the packages the function ships
+    sources = [p for package in build.FUNCTION_PACKAGES for p in sorted((ROOT / package).rglob("*.py"))]
+    # THEN none postpones its annotations: NamedTuple, pydantic and FastAPI would compile each string again at
+    # init (about 4 ms of a cold start, BENCHMARKS.md)
+    postponed = [str(p.relative_to(ROOT)) for p in sources if "from __future__ import annotations" in p.read_text()]
+    assert sources and not postponed, postponed

@@ -5,8 +5,6 @@ answer. `v2` and `v1` hold each protocol's requests, answers and route table. Th
 at init: about 2.5 ms, under 1% of init (building them on first use saved too little to keep).
 """
 
-from __future__ import annotations
-
 from starlette.routing import BaseRoute
 
 from handler.kserve import v1, v2

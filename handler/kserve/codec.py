@@ -1,8 +1,6 @@
 """What KServe's two protocols share: JSON bodies, the options, the model check, the predictor's call,
 and the one error type, answered `{"error": "..."}` as both protocols say (handler.exceptions)."""
 
-from __future__ import annotations
-
 import json
 from collections.abc import Callable
 from typing import Any

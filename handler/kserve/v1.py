@@ -6,8 +6,6 @@ named values; the predictor, its rules and limits are the same as for every rout
 KServe's `{"error": "..."}` shape (a ProtocolError, answered by `handler.exceptions`).
 """
 
-from __future__ import annotations
-
 import itertools
 from functools import partial
 from typing import Any

@@ -6,8 +6,6 @@ Seldon's scikit-learn runtime names them, and on request the calibrated set, the
 explanation. Errors answer `{"error": "..."}` as the protocol says, bounded like every other error.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import chain
