@@ -13,7 +13,6 @@ import numpy as np
 
 from handler.answers import batch_answer
 from handler.settings import SettingsError
-from model.counterfactual import Change, Counterfactual
 from model.predictor import Predictor
 from model.rules import AT_LEAST_COLUMNS, SOFT_RULES, violations
 from model.schema import (
@@ -23,7 +22,6 @@ from model.schema import (
     INDEX,
     SIMILAR_CASES_MAX,
 )
-from model.similar import SimilarCase, SimilarCases
 
 MAX_ERROR_BYTES = 16 * 1024
 MAX_ANSWER_BYTES = 5 * 1024 * 1024  # Lambda refuses synchronous answers over 6 MB (6,291,456 bytes)
@@ -85,6 +83,9 @@ def _json_bytes(value: Any) -> int:
 @cache
 def largest_cases_bytes() -> int:
     """Bytes the largest counterfactual and similar cases add to a record's answer (they replace two nulls)."""
+    from model.counterfactual import Change, Counterfactual  # the search and the case index: on first use
+    from model.similar import SimilarCase, SimilarCases
+
     most = COUNTERFACTUAL_FEATURES_MAX
     changes = tuple(Change(name, LONGEST_FLOAT, LONGEST_FLOAT) for name in sorted(FEATURE_NAMES, key=len)[-most:])
     counterfactual = Counterfactual(True, changes, "malignant", LONGEST_FLOAT, LONGEST_FLOAT, most)

@@ -4,22 +4,23 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from model import artifact as artifact_io
-from model import counterfactual as counterfactual_io
 from model import manifest as manifest_io
 from model import margin, ood
 from model.arrays import BoolArray, FloatArray, capped, sigmoid
-from model.counterfactual import Counterfactual, Space
 from model.errors import InputError, UnknownOptionError
 from model.explain import explainer_for, shapley
 from model.manifest import Manifest
 from model.rules import check_rows, soft_warnings
 from model.schema import DEFAULT_ALPHA, DEFAULT_OPERATING_POINT, FEATURE_NAMES
-from model.similar import CaseBase, SimilarCases
+
+if TYPE_CHECKING:  # the counterfactual search and the case index are imported on their first use, not at init
+    from model.counterfactual import Counterfactual, Space
+    from model.similar import CaseBase, SimilarCases
 
 LABELS = ("benign", "malignant")
 TOP_FEATURES = 5
@@ -81,8 +82,8 @@ class Predictions:
     warnings: list[list[str]]
     base_value: float
     contributions: FloatArray | None  # (n, 30) Shapley values when explained
-    counterfactuals: list[Counterfactual] | None = None  # when asked for
-    similar_cases: list[SimilarCases] | None = None  # when asked for
+    counterfactuals: "list[Counterfactual] | None" = None  # when asked for
+    similar_cases: "list[SimilarCases] | None" = None  # when asked for
 
     @property
     def indeterminate(self) -> BoolArray:
@@ -242,15 +243,19 @@ class Predictor:
         self.training_max = np.array([f.training_max for f in self.manifest.features])
 
     @cached_property
-    def space(self) -> Space:
+    def space(self) -> "Space":
         """What the counterfactual search needs, on first use: not on the cold start."""
+        from model.counterfactual import Space
+
         return Space(
             self._mean, self._scale, self.training_min, self.training_max, self._slope, self._offset, self.margin_model
         )
 
     @cached_property
-    def cases(self) -> CaseBase:
+    def cases(self) -> "CaseBase":
         """The training cases, standardised on first use: not on the cold start."""
+        from model.similar import CaseBase
+
         a = self.artifact.arrays
         return CaseBase(a["training_x"], a["training_y"], self._mean, self._scale)
 
@@ -345,8 +350,11 @@ class Predictor:
             similar_cases=self.cases.nearest(batch.x, labels, options.similar) if options.similar else None,
         )
 
-    def counterfactual(self, x: FloatArray, label: str, operating_point: str, max_features: int) -> Counterfactual:
+    def counterfactual(self, x: FloatArray, label: str, operating_point: str, max_features: int) -> "Counterfactual":
         """The nearest change of at most `max_features` features that the model answers otherwise, verified."""
+        from model import counterfactual as counterfactual_io
+        from model.counterfactual import Counterfactual
+
         threshold = self.operating_points[operating_point]
         changed, distance = counterfactual_io.search(self.space, x, threshold, max_features)
         if changed is not None:

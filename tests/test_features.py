@@ -262,13 +262,15 @@ def test_non_finite_coordinates_are_refused() -> None:
         features.extract(demo().outlines, 1e300, None)
 
 
-def test_the_extractor_is_not_imported_at_init(artifact_dir: Path) -> None:
-    code = "import sys, handler.lambda_function; print('model.features' in sys.modules)"
+def test_what_only_some_routes_use_is_not_imported_at_init(artifact_dir: Path) -> None:
+    # The extractor, the counterfactual search and the case index: each imported on its first request.
+    first_use = ["model.features", "model.counterfactual", "model.similar"]
+    code = f"import sys, handler.lambda_function; print([m for m in {first_use!r} if m in sys.modules])"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env={"MODEL_DIR": str(artifact_dir)},
         timeout=120, check=False,
     )  # fmt: skip
-    assert done.stdout.strip().endswith("False"), done.stderr[-2000:]
+    assert done.stdout.strip().endswith("[]"), done.stdout[-2000:] + done.stderr[-2000:]
 
 
 @pytest.mark.integration
