@@ -353,7 +353,6 @@ class Predictor:
     def counterfactual(self, x: FloatArray, label: str, operating_point: str, max_features: int) -> "Counterfactual":
         """The nearest change of at most `max_features` features that the model answers otherwise, verified."""
         from model import counterfactual as counterfactual_io
-        from model.counterfactual import Counterfactual
 
         threshold = self.operating_points[operating_point]
         changed, distance = counterfactual_io.search(self.space, x, threshold, max_features)
@@ -364,7 +363,7 @@ class Predictor:
             except InputError:
                 after = None
             if after is not None and LABELS[int(after.malignant[0])] != label:
-                return Counterfactual(
+                return counterfactual_io.Counterfactual(
                     found=True,
                     changes=counterfactual_io.changes_of(x, changed),
                     label=LABELS[int(after.malignant[0])],
@@ -372,7 +371,7 @@ class Predictor:
                     distance=distance,
                     max_features=max_features,
                 )
-        return Counterfactual(False, (), None, None, None, max_features)
+        return counterfactual_io.Counterfactual(False, (), None, None, None, max_features)
 
     def card(self) -> dict[str, Any]:
         """The public description of the model: schema, metrics summary, operating points."""
